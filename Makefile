@@ -1,0 +1,46 @@
+# Two commands do everything on a fresh machine:
+#   make demo   creates .venv, installs gramscope, stylizes the bundled samples
+#   make test   creates .venv, installs gramscope with every extra, runs the test suite
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+# The CPU build of PyTorch; a bare `torch` requirement would pull several GB of CUDA.
+TORCH  := torch==2.13.0
+OUT    := out
+
+.PHONY: demo test install install-all lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.core: $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet $(TORCH)
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.all: $(VENV)/.core pyproject.toml scripts/install-browser.sh
+	$(BIN)/pip install --quiet $(TORCH) -e '.[explain,demo,ray,test]'
+	bash scripts/install-browser.sh $(BIN)
+	touch $@
+
+install: $(VENV)/.core
+install-all: $(VENV)/.all
+
+demo: $(VENV)/.core
+	@mkdir -p $(OUT)
+	$(BIN)/gramscope stylize tubingen starry_night --size 512 \
+		-o $(OUT)/tubingen_starry_night.png --overwrite
+	@echo "result: $(OUT)/tubingen_starry_night.png (parameters and losses: $(OUT)/tubingen_starry_night.png.json)"
+
+test: $(VENV)/.all
+	$(BIN)/python -m pytest -q
+
+lint: $(VENV)/.all
+	$(BIN)/ruff check src tests bench
+
+bench: $(VENV)/.all
+	$(BIN)/python bench/bench_foundation.py
+
+clean:
+	rm -rf $(VENV) $(OUT) build src/*.egg-info

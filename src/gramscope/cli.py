@@ -1,0 +1,284 @@
+"""The command line: ``gramscope stylize | explain | demo | batch | sweep | video``.
+
+Style options are generated from :class:`~gramscope.options.StyleOptions`, so their
+defaults, choices and help live in one place; other faces reuse :func:`add_style_options`
+and :func:`options_from_args`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import importlib
+import importlib.util
+import json
+import signal
+import sys
+import time
+import types
+import typing
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from .errors import GramscopeError, OptionsError
+from .options import StyleOptions
+
+#: Faces that add their own subcommand through ``register(subparsers)``.
+FACE_MODULES = ("gramscope.explain.cli", "gramscope.web.cli", "gramscope.distributed.cli")
+
+
+# ---- StyleOptions <-> argparse ----------------------------------------------------------
+
+def _split(text: str) -> list[str]:
+    return [part for part in text.replace(",", " ").split() if part]
+
+
+def _floats(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(part) for part in _split(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated numbers, got {text!r}"
+        ) from None
+
+
+def _scales(text: str) -> int | tuple[int, ...]:
+    try:
+        parts = [int(part) for part in _split(text)]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a number of scales or comma-separated sizes, got {text!r}"
+        ) from None
+    return parts[0] if len(parts) == 1 and parts[0] < 16 else tuple(parts)
+
+
+def _parser_for(field: dataclasses.Field) -> tuple[Callable[[str], Any], str | None]:
+    """(converter, metavar) for a StyleOptions field, from its type annotation."""
+    hints = typing.get_type_hints(StyleOptions)
+    annotation = hints[field.name]
+    args = set(typing.get_args(annotation))
+    if field.name == "scales":
+        return _scales, "N|SIZES"
+    if field.name in ("content_layers", "style_layers"):
+        return lambda text: tuple(_split(text)), "LAYERS"
+    if tuple[float, ...] in args:
+        return _floats, "W,W,…"
+    if annotation is float or float in args:
+        return float, "X"
+    if annotation is int:
+        return int, "N"
+    return str, None
+
+
+def add_style_options(parser: argparse.ArgumentParser, *, skip: Sequence[str] = ()) -> None:
+    """One ``--flag`` per StyleOptions field, with its default and help."""
+    group = parser.add_argument_group("style options (defaults follow the paper)")
+    for field in dataclasses.fields(StyleOptions):
+        if field.name in skip:
+            continue
+        flag = "--" + field.name.replace("_", "-")
+        default = field.default
+        help_text = field.metadata.get("help", "")
+        if isinstance(default, bool):
+            group.add_argument(flag, dest=field.name, action=argparse.BooleanOptionalAction,
+                               default=default, help=help_text)
+            continue
+        converter, metavar = _parser_for(field)
+        shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
+        group.add_argument(
+            flag, dest=field.name, type=converter, default=default, metavar=metavar,
+            choices=field.metadata.get("choices"), help=f"{help_text} (default: {shown})",
+        )
+    if "alpha" not in skip:
+        group.add_argument(
+            "--ratio", type=float, default=None, metavar="X",
+            help="α/β in one number: sets α = X·β (β keeps its value)",
+        )
+
+
+def options_from_args(args: argparse.Namespace, **overrides: Any) -> StyleOptions:
+    values = {
+        field.name: getattr(args, field.name)
+        for field in dataclasses.fields(StyleOptions)
+        if hasattr(args, field.name)
+    }
+    if getattr(args, "ratio", None) is not None:
+        values["alpha"] = args.ratio * values.get("beta", StyleOptions.beta)
+    values.update(overrides)
+    if isinstance(values.get("scales"), tuple) and "size" not in overrides:
+        values["size"] = values["scales"][-1]
+    return StyleOptions(**values)
+
+
+# ---- stylize --------------------------------------------------------------------------
+
+class StopFlag:
+    """First Ctrl-C or SIGTERM: finish the current step, save, exit. Second Ctrl-C: now."""
+
+    def __init__(self) -> None:
+        self.requested = False
+
+    def __call__(self) -> bool:
+        return self.requested
+
+    def install(self) -> None:
+        def handler(signum: int, frame: types.FrameType | None) -> None:
+            if self.requested and signum == signal.SIGINT:
+                raise KeyboardInterrupt
+            self.requested = True
+            print(f"\n{signal.Signals(signum).name}: stopping after this step and saving the "
+                  "latest image (Ctrl-C again to stop at once)", file=sys.stderr)
+
+        signal.signal(signal.SIGINT, handler)
+        signal.signal(signal.SIGTERM, handler)
+
+
+def sidecar_path(output: Path) -> Path:
+    return output.with_suffix(output.suffix + ".json")
+
+
+def _add_stylize(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "stylize", help="paint a photo in the style of one or more images",
+        description="Paint CONTENT in the style of STYLE (several styles blend). With no "
+        "images, the bundled samples are used (tubingen × starry_night). An image argument may "
+        "also name a bundled sample: tubingen, astronaut, starry_night, woman_with_hat.",
+    )
+    parser.add_argument("images", nargs="*", metavar="CONTENT STYLE",
+                        help="content image, then one or more style images")
+    parser.add_argument("-o", "--output", type=Path, default=Path("stylized.png"),
+                        help="result file: .png (carries its parameters), .jpg or .webp "
+                        "(default: stylized.png)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace the output (and its sidecar) if it exists")
+    parser.add_argument("--save-every", type=int, default=0, metavar="N",
+                        help="also write the image every N steps into OUTPUT_steps/")
+    parser.add_argument("--no-sidecar", dest="sidecar", action="store_false",
+                        help="do not write OUTPUT.json (parameters and loss history)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    add_style_options(parser)
+    parser.set_defaults(handler=cmd_stylize)
+
+
+def _image_arguments(images: Sequence[str]) -> tuple[Path, list[Path]]:
+    from .samples import DEFAULT_CONTENT, DEFAULT_STYLE, resolve_image_argument, sample_path
+
+    if not images:
+        return sample_path(DEFAULT_CONTENT), [sample_path(DEFAULT_STYLE)]
+    if len(images) == 1:
+        raise OptionsError(
+            "give a style image after the content image (or neither, for the samples)"
+        )
+    return resolve_image_argument(images[0]), [resolve_image_argument(s) for s in images[1:]]
+
+
+def prepare_output(output: Path, overwrite: bool) -> Path:
+    from .image import check_writable
+
+    output = check_writable(output)
+    for path in (output, sidecar_path(output)):
+        if path.exists() and not overwrite:
+            raise GramscopeError(f"{path} exists; pass --overwrite to replace it")
+    return output
+
+
+def cmd_stylize(args: argparse.Namespace) -> int:
+    from .api import run_metadata
+    from .image import load_image, save_image
+    from .transfer import run
+
+    if args.save_every < 0:
+        raise OptionsError(f"--save-every must be 0 or more, not {args.save_every}")
+    options = options_from_args(args)
+    content, styles = _image_arguments(args.images)
+    load_image(content), [load_image(s) for s in styles]  # fail now, not after the weights
+    output = prepare_output(args.output, args.overwrite)
+    steps_dir = output.with_name(output.stem + "_steps")
+    if args.save_every:
+        steps_dir.mkdir(exist_ok=True)
+
+    stop = StopFlag()
+    stop.install()
+    started = time.perf_counter()
+    history, latest = [], None
+    bar = None
+    if not args.quiet:
+        from tqdm import tqdm
+
+        bar = tqdm(total=sum(options.steps_per_scale), unit="step", dynamic_ncols=True,
+                   file=sys.stderr)
+    try:
+        for record in run(content, styles, options, stop=stop, image_every=args.save_every):
+            history.append(record)
+            if record.image is not None:
+                latest = record.image
+                if args.save_every and record.step % args.save_every == 0:
+                    save_image(latest, steps_dir / f"step_{record.step:05d}.png")
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix_str(
+                    f"{record.size[0]}x{record.size[1]} content {record.content:.3g} "
+                    f"style {record.beta * sum(record.style.values()):.3g} "
+                    f"total {record.total:.4g}", refresh=False)
+    finally:
+        if bar is not None:
+            bar.close()
+    if latest is None:
+        raise GramscopeError("the run stopped before it produced an image; nothing written")
+    seconds = time.perf_counter() - started
+    metadata = run_metadata(options, content, styles, history, seconds, stop.requested)
+    save_image(latest, output, metadata)
+    if args.sidecar:
+        from .image import atomic_write_bytes
+
+        sidecar = {**metadata, "history": [r.to_dict() for r in history]}
+        atomic_write_bytes(sidecar_path(output), json.dumps(sidecar, indent=1).encode())
+    size = f"{latest.shape[-1]}x{latest.shape[-2]}"
+    if stop.requested:
+        print(f"stopped at step {history[-1].step}; kept the latest image: {output} ({size}) "
+              f"after {seconds:.1f} s", file=sys.stderr)
+        return 130
+    print(f"wrote {output} ({size}) in {seconds:.1f} s")
+    return 0
+
+
+# ---- entry point ----------------------------------------------------------------------
+
+def build_parser() -> argparse.ArgumentParser:
+    from .api import version
+
+    parser = argparse.ArgumentParser(
+        prog="gramscope",
+        description="Neural style transfer after Gatys, Ecker & Bethge, and a look inside it.",
+    )
+    parser.add_argument("--version", action="version", version=f"gramscope {version()}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _add_stylize(subparsers)
+    for name in FACE_MODULES:
+        if importlib.util.find_spec(name.rsplit(".", 1)[0]) is not None:
+            importlib.import_module(name).register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.handler(args) or 0)
+    except GramscopeError as exc:
+        print(f"gramscope: error: {exc}", file=sys.stderr)
+        return 2 if isinstance(exc, OptionsError) else 1
+    except KeyboardInterrupt:
+        print("gramscope: interrupted", file=sys.stderr)
+        return 130
+    except MemoryError:
+        print("gramscope: error: out of memory; try a smaller --size", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

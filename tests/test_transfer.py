@@ -1,0 +1,116 @@
+"""The engine end to end on the real network, at a few dozen pixels."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import gramscope
+from gramscope.errors import OptionsError
+from gramscope.options import StyleOptions
+from gramscope.transfer import run
+
+FAST = dict(size=48, scales=1, steps=25)
+
+
+def test_real_network_run_lowers_the_total_loss_by_a_large_factor(tiny_content, tiny_style):
+    result = gramscope.stylize(tiny_content, tiny_style, **FAST)
+    first, last = result.history[0], result.history[-1]
+    assert len(result.history) == 25
+    assert last.total < first.total / 5, (first.total, last.total)
+    # Every style layer's error fell; the content term rose from zero (content init).
+    for layer, value in last.style.items():
+        assert value < first.style[layer], layer
+    assert first.content == 0.0 and last.content > 0
+    assert result.image.size == (48, 36)
+    assert result.metadata["weights"]["sha256"].startswith("c34748d2")
+
+
+def test_records_carry_every_weighted_term_and_sum_to_the_total(tiny_content, tiny_style):
+    options = StyleOptions(**{**FAST, "steps": 3}, tv_weight=1e-4)
+    records = list(run(tiny_content, tiny_style, options))
+    for record in records:
+        style = record.beta * sum(record.style.values())
+        assert record.total == pytest.approx(record.content + style + record.tv, rel=1e-5)
+        assert set(record.style) == {"conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1"}
+        assert record.tv > 0
+    assert [r.step for r in records] == [1, 2, 3]
+    assert records[-1].image is not None and records[0].image is None
+
+
+def test_same_seed_gives_identical_image_and_another_seed_does_not(tiny_content, tiny_style):
+    options = dict(size=40, scales=1, steps=4, init="noise")
+    a = gramscope.stylize(tiny_content, tiny_style, seed=3, **options)
+    b = gramscope.stylize(tiny_content, tiny_style, seed=3, **options)
+    c = gramscope.stylize(tiny_content, tiny_style, seed=4, **options)
+    assert a.image.tobytes() == b.image.tobytes()
+    assert [r.total for r in a.history] == [r.total for r in b.history]
+    assert a.image.tobytes() != c.image.tobytes()
+
+
+def test_coarse_to_fine_runs_each_scale_and_hands_the_image_up(tiny_content, tiny_style):
+    options = StyleOptions(size=64, scales=(32, 64), steps=2, coarse_steps=3)
+    records = list(run(tiny_content, tiny_style, options))
+    assert [r.size for r in records] == [(32, 24)] * 3 + [(64, 48)] * 2
+    assert records[2].image is not None and records[2].image.shape[-2:] == (24, 32)
+    # Started from the coarse result, the fine scale's style error is already far below
+    # what a fresh start from the content at that size would have.
+    fresh = next(iter(run(tiny_content, tiny_style, options.replace(scales=1))))
+    assert sum(records[3].style.values()) < sum(fresh.style.values())
+
+
+def test_adam_and_several_blended_styles(tiny_content, tiny_style):
+    flipped = tiny_style.transpose(0)  # a second "style": the same painting mirrored
+    result = gramscope.stylize(tiny_content, [tiny_style, flipped], style_blend=(3, 1),
+                               optimizer="adam", size=40, scales=1, steps=5)
+    assert result.history[-1].total < result.history[0].total
+    with pytest.raises(OptionsError, match="2 blend weights given for 1 style"):
+        gramscope.stylize(tiny_content, tiny_style, style_blend=(1, 1), **FAST)
+
+
+def test_stop_callback_ends_the_run_with_an_image(tiny_content, tiny_style):
+    seen = []
+    result = gramscope.stylize(tiny_content, tiny_style, on_step=seen.append,
+                               stop=lambda: len(seen) >= 2, **FAST)
+    assert len(result.history) == 3 and result.interrupted
+    assert result.history[-1].image is not None
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (dict(steps=-1), "steps must be a whole number"),
+        (dict(style_layers=("conv1_1", "conv9_9")), "unknown layer"),
+        (dict(style_layer_weights=(1.0,)), "1 style layer weights given for 5 style layers"),
+        (dict(size=0), "size must be"),
+        (dict(alpha=float("nan")), "alpha must be a finite number"),
+        (dict(scales=(64, 32), size=32), "increasing"),
+        (dict(optimizer="sgd"), "optimizer must be one of"),
+    ],
+)
+def test_invalid_options_are_refused_up_front(options, message):
+    with pytest.raises(OptionsError, match=message):
+        StyleOptions(**options)
+
+
+def test_scale_schedule_halves_down_to_the_floor():
+    assert StyleOptions(size=512, scales=3).scale_sizes == (128, 256, 512)
+    assert StyleOptions(size=512, scales=6).scale_sizes == (64, 128, 256, 512)
+    assert StyleOptions(size=512, scales=1).scale_sizes == (512,)
+    assert StyleOptions(size=512, scales=3, steps=7, coarse_steps=9).steps_per_scale == (9, 9, 7)
+
+
+def test_luminance_and_histogram_colour_control_keep_the_photo_colours(tiny_content, tiny_style):
+    from gramscope.image import rgb_to_yiq, to_tensor
+
+    def chroma_distance(image):
+        a, b = rgb_to_yiq(to_tensor(image))[:, 1:], rgb_to_yiq(to_tensor(tiny_content))[:, 1:]
+        return float((a.mean(dim=(2, 3)) - b.mean(dim=(2, 3))).abs().sum())
+
+    options = dict(size=64, scales=1, steps=15)
+    plain = gramscope.stylize(tiny_content, tiny_style, **options).image
+    luminance = gramscope.stylize(tiny_content, tiny_style, color="luminance", **options).image
+    histogram = gramscope.stylize(tiny_content, tiny_style, color="histogram", **options).image
+    assert chroma_distance(luminance) < 0.5 * chroma_distance(plain)
+    assert chroma_distance(histogram) < 0.5 * chroma_distance(plain)
+    assert torch.is_tensor(to_tensor(luminance))
