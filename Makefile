@@ -20,7 +20,7 @@ $(VENV)/.core: $(BIN)/python pyproject.toml
 	touch $@
 
 $(VENV)/.all: $(VENV)/.core pyproject.toml scripts/install-browser.sh
-	$(BIN)/pip install --quiet $(TORCH) -e '.[explain,demo,ray,test]'
+	$(BIN)/pip install --quiet $(TORCH) -e '.[explain,demo,ray,video,test]'
 	bash scripts/install-browser.sh $(BIN)
 	touch $@
 
