@@ -12,7 +12,9 @@ from typing import Any
 import torch
 from PIL import Image
 
+from .errors import GramscopeError
 from .image import to_pil
+from .interrupt import StopFlag
 from .options import StyleOptions
 from .transfer import ImageInput, StepRecord, cached_vgg19, resolve_device, run
 
@@ -89,20 +91,22 @@ def stylize(
     started = time.perf_counter()
     history: list[StepRecord] = []
     latest: torch.Tensor | None = None
-    interrupted = False
-    try:
-        for record in run(content, style, settings, stop=stop, image_every=image_every):
+    ctrl_c = StopFlag(announce=False)
+
+    def stopping() -> bool:
+        return ctrl_c() or (stop is not None and stop())
+
+    # Ctrl-C ends the run after the current step and still returns its picture.
+    with ctrl_c.installed():
+        for record in run(content, style, settings, stop=stopping, image_every=image_every):
             if record.image is not None:
                 latest = record.image
             history.append(record)
             if on_step is not None:
                 on_step(record)
-    except KeyboardInterrupt:
-        interrupted = True
-        if latest is None:
-            raise
-    interrupted = interrupted or (stop is not None and stop())
-    assert latest is not None
+    interrupted = stopping() or (bool(history) and history[-1].failed)
+    if latest is None:
+        raise GramscopeError("the run ended before it produced an image")
     metadata = run_metadata(settings, content, style, history,
                             time.perf_counter() - started, interrupted)
     return Result(to_pil(latest), history, metadata, interrupted)

@@ -8,20 +8,20 @@ and :func:`options_from_args`.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import importlib
 import importlib.util
 import json
-import signal
 import sys
 import time
-import types
 import typing
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from .errors import GramscopeError, OptionsError
+from .interrupt import StopFlag
 from .options import StyleOptions
 
 #: Faces that add their own subcommand through ``register(subparsers)``.
@@ -113,29 +113,35 @@ def options_from_args(args: argparse.Namespace, **overrides: Any) -> StyleOption
 
 # ---- stylize --------------------------------------------------------------------------
 
-class StopFlag:
-    """First Ctrl-C or SIGTERM: finish the current step, save, exit. Second Ctrl-C: now."""
-
-    def __init__(self) -> None:
-        self.requested = False
-
-    def __call__(self) -> bool:
-        return self.requested
-
-    def install(self) -> None:
-        def handler(signum: int, frame: types.FrameType | None) -> None:
-            if self.requested and signum == signal.SIGINT:
-                raise KeyboardInterrupt
-            self.requested = True
-            print(f"\n{signal.Signals(signum).name}: stopping after this step and saving the "
-                  "latest image (Ctrl-C again to stop at once)", file=sys.stderr)
-
-        signal.signal(signal.SIGINT, handler)
-        signal.signal(signal.SIGTERM, handler)
-
-
 def sidecar_path(output: Path) -> Path:
     return output.with_suffix(output.suffix + ".json")
+
+
+def checkpoint_path(output: Path) -> Path:
+    return output.with_suffix(output.suffix + ".ckpt")
+
+
+def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
+    import io
+
+    import torch
+
+    from .image import atomic_write_bytes
+
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def load_checkpoint(path: Path) -> dict[str, Any]:
+    import torch
+
+    if not path.is_file():
+        raise GramscopeError(f"nothing to resume: {path} does not exist")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception:  # corrupt or foreign: torch raises many kinds
+        raise GramscopeError(f"{path} is not a readable checkpoint") from None
 
 
 def _add_stylize(subparsers: Any) -> None:
@@ -156,6 +162,11 @@ def _add_stylize(subparsers: Any) -> None:
                         help="also write the image every N steps into OUTPUT_steps/")
     parser.add_argument("--no-sidecar", dest="sidecar", action="store_false",
                         help="do not write OUTPUT.json (parameters and loss history)")
+    parser.add_argument("--checkpoint-every", type=int, default=0, metavar="N",
+                        help="keep a resumable state in OUTPUT.ckpt every N steps")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue from OUTPUT.ckpt (same command otherwise); the result "
+                        "is the one the uninterrupted run would have given")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     add_style_options(parser)
     parser.set_defaults(handler=cmd_stylize)
@@ -183,58 +194,81 @@ def prepare_output(output: Path, overwrite: bool) -> Path:
     return output
 
 
+@contextlib.contextmanager
+def _progress(quiet: bool, options: StyleOptions, resume: dict | None) -> Iterator[Any]:
+    """A tqdm bar over all steps of all scales (None when quiet)."""
+    if quiet:
+        yield None
+        return
+    from tqdm import tqdm
+
+    with tqdm(total=sum(options.steps_per_scale), unit="step", dynamic_ncols=True,
+              file=sys.stderr, initial=resume["step"] if resume else 0) as bar:
+        yield bar
+
+
 def cmd_stylize(args: argparse.Namespace) -> int:
     from .api import run_metadata
     from .image import load_image, save_image
     from .transfer import run
 
-    if args.save_every < 0:
-        raise OptionsError(f"--save-every must be 0 or more, not {args.save_every}")
+    for flag in ("save_every", "checkpoint_every"):
+        if getattr(args, flag) < 0:
+            raise OptionsError(f"--{flag.replace('_', '-')} must be 0 or more, not "
+                               f"{getattr(args, flag)}")
     options = options_from_args(args)
     content, styles = _image_arguments(args.images)
     load_image(content), [load_image(s) for s in styles]  # fail now, not after the weights
-    output = prepare_output(args.output, args.overwrite)
+    output = prepare_output(args.output, args.overwrite or args.resume)
+    checkpoint_file = checkpoint_path(output)
+    resume = load_checkpoint(checkpoint_file) if args.resume else None
     steps_dir = output.with_name(output.stem + "_steps")
     if args.save_every:
         steps_dir.mkdir(exist_ok=True)
 
     stop = StopFlag()
-    stop.install()
     started = time.perf_counter()
-    history, latest = [], None
-    bar = None
-    if not args.quiet:
-        from tqdm import tqdm
-
-        bar = tqdm(total=sum(options.steps_per_scale), unit="step", dynamic_ncols=True,
-                   file=sys.stderr)
-    try:
-        for record in run(content, styles, options, stop=stop, image_every=args.save_every):
+    history: list[Any] = []
+    previous: list[dict] = resume.pop("history", []) if resume else []
+    latest = None
+    with stop.installed(), _progress(args.quiet, options, resume) as bar:
+        for record in run(content, styles, options, stop=stop, image_every=args.save_every,
+                          checkpoint_every=args.checkpoint_every, resume=resume):
             history.append(record)
+            if record.event:
+                (bar.write if bar is not None else print)(f"gramscope: {record.event}")
             if record.image is not None:
                 latest = record.image
                 if args.save_every and record.step % args.save_every == 0:
                     save_image(latest, steps_dir / f"step_{record.step:05d}.png")
+            if record.checkpoint is not None:
+                state = {**record.checkpoint,
+                         "history": previous + [r.to_dict() for r in history]}
+                save_checkpoint(checkpoint_file, state)
             if bar is not None:
                 bar.update(1)
                 bar.set_postfix_str(
                     f"{record.size[0]}x{record.size[1]} content {record.content:.3g} "
                     f"style {record.beta * sum(record.style.values()):.3g} "
                     f"total {record.total:.4g}", refresh=False)
-    finally:
-        if bar is not None:
-            bar.close()
     if latest is None:
         raise GramscopeError("the run stopped before it produced an image; nothing written")
     seconds = time.perf_counter() - started
-    metadata = run_metadata(options, content, styles, history, seconds, stop.requested)
+    failed = bool(history) and history[-1].failed
+    metadata = run_metadata(options, content, styles, history, seconds,
+                            stop.requested or failed)
     save_image(latest, output, metadata)
     if args.sidecar:
         from .image import atomic_write_bytes
 
-        sidecar = {**metadata, "history": [r.to_dict() for r in history]}
+        records = previous + [r.to_dict() for r in history if not r.failed]
+        sidecar = {**metadata, "history": records}
         atomic_write_bytes(sidecar_path(output), json.dumps(sidecar, indent=1).encode())
     size = f"{latest.shape[-1]}x{latest.shape[-2]}"
+    if failed:
+        raise GramscopeError(f"{history[-1].event}: {output}")
+    if checkpoint_file.exists() and not stop.requested:
+        checkpoint_file.unlink()  # finished: nothing left to resume
     if stop.requested:
         print(f"stopped at step {history[-1].step}; kept the latest image: {output} ({size}) "
               f"after {seconds:.1f} s", file=sys.stderr)
@@ -256,7 +290,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_stylize(subparsers)
     for name in FACE_MODULES:
-        if importlib.util.find_spec(name.rsplit(".", 1)[0]) is not None:
+        if importlib.util.find_spec(name) is not None:
             importlib.import_module(name).register(subparsers)
     return parser
 

