@@ -13,6 +13,7 @@ import dataclasses
 import importlib
 import importlib.util
 import json
+import math
 import sys
 import time
 import typing
@@ -50,6 +51,8 @@ def _scales(text: str) -> int | tuple[int, ...]:
         raise argparse.ArgumentTypeError(
             f"expected a number of scales or comma-separated sizes, got {text!r}"
         ) from None
+    if not parts:
+        raise argparse.ArgumentTypeError("give a number of scales or comma-separated sizes")
     return parts[0] if len(parts) == 1 and parts[0] < 16 else tuple(parts)
 
 
@@ -104,6 +107,8 @@ def options_from_args(args: argparse.Namespace, **overrides: Any) -> StyleOption
         if hasattr(args, field.name)
     }
     if getattr(args, "ratio", None) is not None:
+        if not (math.isfinite(args.ratio) and args.ratio >= 0):
+            raise OptionsError(f"--ratio must be a finite number zero or more, not {args.ratio}")
         values["alpha"] = args.ratio * values.get("beta", StyleOptions.beta)
     values.update(overrides)
     if isinstance(values.get("scales"), tuple) and "size" not in overrides:
@@ -218,7 +223,10 @@ def cmd_stylize(args: argparse.Namespace) -> int:
                                f"{getattr(args, flag)}")
     options = options_from_args(args)
     content, styles = _image_arguments(args.images)
-    load_image(content), [load_image(s) for s in styles]  # fail now, not after the weights
+    # Fail now, not after the weights have loaded.
+    for path in (content, *styles, *([options.init] if options.init not in ("content", "noise")
+                                     else [])):
+        load_image(path)
     output = prepare_output(args.output, args.overwrite or args.resume)
     checkpoint_file = checkpoint_path(output)
     resume = load_checkpoint(checkpoint_file) if args.resume else None
@@ -279,10 +287,18 @@ def cmd_stylize(args: argparse.Namespace) -> int:
 
 # ---- entry point ----------------------------------------------------------------------
 
+class OneLineParser(argparse.ArgumentParser):
+    """Usage errors in the same one-line form as every other error, exit status 2."""
+
+    def error(self, message: str) -> typing.NoReturn:
+        print(f"gramscope: error: {message} (see {self.prog} --help)", file=sys.stderr)
+        raise SystemExit(2)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .api import version
 
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="gramscope",
         description="Neural style transfer after Gatys, Ecker & Bethge, and a look inside it.",
     )
@@ -297,7 +313,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:  # --help, --version or a usage error (already printed)
+        return int(exit_.code or 0)
     if not getattr(args, "handler", None):
         parser.print_help()
         return 2

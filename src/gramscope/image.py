@@ -7,8 +7,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
+import stat
+import struct
 import tempfile
 import warnings
+import zlib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -26,46 +31,124 @@ MAX_PIXELS = 64_000_000
 #: Longer side over shorter side beyond which a picture is refused.
 MAX_ASPECT = 16.0
 METADATA_KEY = "gramscope"
+#: Free space an output folder must have before a run starts: a 4096-px PNG (at most
+#: about 50 MB) and its sidecar fit, and a disk this full is about to fail anyway.
+MIN_FREE_BYTES = 64 * 2**20
+
+#: Formats read, by Pillow's names; anything else is refused before a decoder runs. Pillow
+#: also opens EPS (through Ghostscript), PSD, FITS and a dozen rarer formats no photo or
+#: painting arrives in, and every decoder is attack surface. Phone cameras' multi-picture
+#: JPEGs (Pillow's MPO) are opened through "JPEG"; AVIF where the installed Pillow has it.
+READABLE_FORMATS = ("PNG", "JPEG", "GIF", "BMP", "DIB", "WEBP", "TIFF", "PPM", "TGA", "AVIF")
+_FORMAT_NAMES = "PNG, JPEG, GIF, BMP, WebP, TIFF, PPM, TGA or AVIF"
+
+#: What damaged files make Pillow's decoders raise: truncation is an OSError, a bad header
+#: SyntaxError or ValueError (tests/test_properties.py finds ValueErrors from the PPM
+#: header parser and raw-mode lookups); struct, zlib, index, arithmetic and type errors
+#: can escape its pure-Python header parsers on crafted input. Anything else is a bug.
+_DECODE_ERRORS = (
+    OSError, SyntaxError, ValueError, EOFError, struct.error, zlib.error, IndexError,
+    ZeroDivisionError, TypeError,
+)
+#: What a corrupt EXIF block makes Pillow's EXIF parser raise.
+_METADATA_ERRORS = (SyntaxError, ValueError, TypeError, KeyError, IndexError, struct.error,
+                    OSError)
 
 
-def load_image(path: str | os.PathLike[str]) -> Image.Image:
+def load_image(path: str | os.PathLike[str], *, max_pixels: int | None = None) -> Image.Image:
     """Open any common image as 8-bit RGB, or raise :class:`InputImageError` in one line.
 
-    EXIF orientation is applied first; alpha is flattened onto white (transparent parts of
-    a logo read as paper, not as black); 16-bit images are scaled down to 8 bits; animated
-    images give their first frame; CMYK, palette and grayscale are converted.
+    What is refused, each before anything is decoded where the file allows it: a missing
+    path, a folder or other non-file, an empty or unreadable file, a format outside
+    :data:`READABLE_FORMATS`, a header claiming more than :data:`MAX_PIXELS` pixels, a side
+    under :data:`MIN_SIDE` px or an aspect ratio beyond :data:`MAX_ASPECT`; and, while
+    decoding, a truncated or damaged file (never decoded partially).
+
+    What is converted (see :func:`to_rgb`): the EXIF orientation is applied first (a
+    corrupt EXIF block is ignored: the picture is used as stored); alpha is flattened onto
+    white; 16-bit images are scaled down to 8 bits; animated images give their first
+    frame; CMYK, palette and grayscale become RGB. ``max_pixels`` lowers the pixel limit
+    (the web demo takes smaller uploads).
     """
     path = Path(path)
-    if not path.exists():
-        raise InputImageError(f"image not found: {path}")
-    if path.is_dir():
-        raise InputImageError(f"{path} is a directory, not an image")
-    if path.stat().st_size == 0:
-        raise InputImageError(f"{path} is empty (0 bytes)")
+    limit = MAX_PIXELS if max_pixels is None else min(max_pixels, MAX_PIXELS)
+    _check_file(path)
     try:
         with warnings.catch_warnings():
+            # Pillow warns above its own limit (MAX_IMAGE_PIXELS, 89 MP) and raises above
+            # twice that, both inside Image.open, before our smaller limit is checked:
+            # turn the warning into the same refusal instead of a second line on stderr.
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as im:
-                width, height = im.size  # header only: nothing decoded yet
-                if width * height > MAX_PIXELS:
-                    raise InputImageError(
-                        f"{path} claims {width}x{height} pixels, more than the "
-                        f"{MAX_PIXELS // 1_000_000} MP allowed; refusing to decode it"
-                    )
-                im.seek(0)
+            # Pillow warns (UserWarning) about corrupt metadata it then skips, as the loader
+            # does too: the CLI's error output stays one line, its normal output none.
+            warnings.filterwarnings("ignore", category=UserWarning, module="PIL")
+            with Image.open(path, formats=_available_formats()) as im:
+                _check_header(im.size, str(path), limit)  # header only: nothing decoded yet
+                im.seek(0)  # animated GIF / WebP / APNG, multi-page TIFF: the first frame
                 im.load()
-                rgb = _to_rgb(ImageOps.exif_transpose(im))
+                _apply_exif_orientation(im)
+                rgb = to_rgb(im)
     except InputImageError:
         raise
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise InputImageError(f"{path} is not an image this tool can read") from None
-    except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise InputImageError(f"{path} could not be decoded ({exc}); is it truncated?") from None
-    check_size(rgb.size, str(path))
+    except UnidentifiedImageError:
+        raise InputImageError(
+            f"{path} is not an image this tool can read (it reads {_FORMAT_NAMES})"
+        ) from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        # Pillow's own, larger limit fired inside Image.open, before the header was ours
+        # to read; its message carries the pixel count.
+        claimed = re.search(r"\((\d+) pixels\)", str(exc))
+        amount = f"{int(claimed[1]) / 1e6:,.0f} MP" if claimed else "an enormous size"
+        raise InputImageError(
+            f"{path} claims {amount}, more than the {limit / 1e6:g} MP allowed; "
+            "refusing to decode it"
+        ) from None
+    except _DECODE_ERRORS as exc:
+        raise InputImageError(
+            f"{path} is damaged or truncated and could not be decoded ({_one_line(exc)})"
+        ) from None
+    check_size(rgb.size, str(path))  # a decoder may report a size other than its header's
     return rgb
 
 
+def _available_formats() -> list[str]:
+    Image.init()  # registers every plugin once; cheap afterwards
+    return [name for name in READABLE_FORMATS if name in Image.OPEN]
+
+
+def _check_file(path: Path) -> None:
+    """Refuse what is not a readable, non-empty regular file, naming what it is instead."""
+    try:
+        info = path.stat()
+    except (FileNotFoundError, NotADirectoryError):  # NotADirectory: a file in mid-path
+        raise InputImageError(f"image not found: {path}") from None
+    except OSError as exc:
+        raise InputImageError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise InputImageError(f"{path} is a directory, not an image")
+    if not stat.S_ISREG(info.st_mode):
+        # A FIFO would block for ever and a device never ends: only plain files are read.
+        raise InputImageError(f"{path} is not a regular file; give an image file")
+    if info.st_size == 0:
+        raise InputImageError(f"{path} is empty (0 bytes)")
+    if not os.access(path, os.R_OK):
+        raise InputImageError(f"cannot read {path}: permission denied")
+
+
+def _check_header(size: tuple[int, int], what: str, limit: int) -> None:
+    """The limits that can be checked from the header alone, before any pixel is decoded."""
+    width, height = size
+    # Ours is the binding limit: MAX_PIXELS lies below Pillow's warning threshold.
+    if width * height > limit:
+        raise InputImageError(
+            f"{what} claims {width}x{height} pixels, more than the "
+            f"{limit / 1e6:g} MP allowed; refusing to decode it"
+        )
+    check_size(size, what)
+
+
 def check_size(size: tuple[int, int], what: str) -> None:
+    """Refuse sizes the network cannot see: a side under MIN_SIDE, an aspect beyond MAX_ASPECT."""
     width, height = size
     if min(width, height) < MIN_SIDE:
         raise InputImageError(
@@ -77,19 +160,63 @@ def check_size(size: tuple[int, int], what: str) -> None:
         )
 
 
-def _to_rgb(im: Image.Image) -> Image.Image:
-    if im.mode in ("I;16", "I;16B", "I;16L", "I"):
-        # Pillow clips 16-bit values at 255 when converting to 8 bits; scale instead.
-        array = np.asarray(im, dtype=np.float64)
-        peak = 65535.0 if array.max() > 255 else 255.0
-        im = Image.fromarray(np.clip(array / peak * 255.0 + 0.5, 0, 255).astype(np.uint8), "L")
-    if im.mode == "P":
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text or type(exc).__name__
+
+
+def _apply_exif_orientation(im: Image.Image) -> None:
+    """Rotate a loaded image upright in place as its EXIF orientation says.
+
+    A camera stores the sensor's pixels and a tag saying how to turn them; the network
+    must see the picture as the photographer did, so this comes before anything else.
+    Decision for a corrupt EXIF block: it is metadata only, the pixels are intact, so the
+    picture is used as stored rather than refused.
+    """
+    try:
+        ImageOps.exif_transpose(im, in_place=True)
+    except _METADATA_ERRORS:
+        pass
+
+
+def to_rgb(im: Image.Image) -> Image.Image:
+    """Any Pillow image as 8-bit RGB: alpha flattened onto white, 16 bits scaled to 8.
+
+    White, not black, behind transparency: a transparent logo or scan reads as paper.
+    """
+    if im.mode in _WIDE_MODES:
+        im = _to_8bit_gray(im)
+    if im.mode == "P" or (im.mode in ("L", "RGB") and "transparency" in im.info):
+        # A palette (or a grey/RGB colour key) may mark pixels transparent; RGBA shows which.
         im = im.convert("RGBA")
     if im.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
         rgba = im.convert("RGBA")
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         return Image.alpha_composite(background, rgba).convert("RGB")
     return im.convert("RGB")
+
+
+#: Single-channel modes wider than 8 bits, which Pillow's own convert() would clip at 255.
+_WIDE_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I", "F")
+
+
+def _to_8bit_gray(im: Image.Image) -> Image.Image:
+    """Scale a 16-bit, 32-bit integer or float image to 8-bit grey instead of clipping it.
+
+    16-bit modes use their full range 0-65535. Modes ``I`` and ``F`` carry no range of
+    their own: ``F`` with values up to 1 is taken as 0-1, anything up to 255 as 8-bit,
+    larger values as 16-bit (what older Pillow loaded 16-bit PNGs as).
+    """
+    array = np.nan_to_num(np.asarray(im, dtype=np.float32), nan=0.0, posinf=0.0, neginf=0.0)
+    peak = float(array.max(initial=0.0))
+    if im.mode.startswith("I;16") or peak > 255:
+        full_scale = 65535.0
+    elif im.mode == "F" and peak <= 1.0:
+        full_scale = 1.0
+    else:
+        full_scale = 255.0
+    scaled = np.clip(array * (255.0 / full_scale) + 0.5, 0, 255).astype(np.uint8)
+    return Image.fromarray(scaled, "L")
 
 
 def resize_long_side(image: Image.Image, long_side: int) -> Image.Image:
@@ -114,36 +241,60 @@ def to_pil(tensor: torch.Tensor) -> Image.Image:
     return Image.fromarray(np.ascontiguousarray(array), "RGB")
 
 
-def check_writable(path: str | os.PathLike[str]) -> Path:
-    """Fail fast, before a long run, if the output cannot be written where asked."""
+def check_writable(
+    path: str | os.PathLike[str], *, needed_bytes: int = MIN_FREE_BYTES
+) -> Path:
+    """Fail fast, before a long run, if the output cannot be written where asked.
+
+    Checks the name, that the folder exists and accepts a new file, and that its disk has
+    ``needed_bytes`` free: a full disk is reported now rather than after an hour's work.
+    (The write itself is atomic too, so a disk that fills up later still leaves no
+    partial file; see :func:`atomic_write_bytes`.)
+    """
     path = Path(path)
     if path.is_dir():
         raise GramscopeError(f"output {path} is a directory; give a file name such as out.png")
+    if path.suffix.lower() not in (".png", ".jpg", ".jpeg", ".webp"):
+        raise GramscopeError(f"output {path} must end in .png, .jpg or .webp")
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
-        raise GramscopeError(f"cannot write {path}: folder {folder} does not exist")
+        what = "is a file, not a folder" if folder.exists() else "does not exist"
+        raise GramscopeError(f"cannot write {path}: folder {folder} {what}")
     try:
         with tempfile.NamedTemporaryFile(dir=folder, prefix=".gramscope-probe-"):
             pass
+        free = shutil.disk_usage(folder).free
     except OSError as exc:
         raise GramscopeError(f"cannot write to {folder}: {exc.strerror or exc}") from None
-    if path.suffix.lower() not in (".png", ".jpg", ".jpeg", ".webp"):
-        raise GramscopeError(f"output {path} must end in .png, .jpg or .webp")
+    if free < needed_bytes:
+        raise GramscopeError(
+            f"cannot write {path}: only {free / 2**20:.1f} MB free on its disk, "
+            f"at least {needed_bytes / 2**20:.0f} MB needed"
+        )
     return path
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write to a temporary file in the same folder, fsync, then rename over ``path``."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    """Write to a temporary file in the same folder, fsync, then rename over ``path``.
+
+    Either the whole new file is at ``path`` or the old one (if any) is untouched: a full
+    disk, a failing write or Ctrl-C never leaves a truncated file behind. A failure is a
+    :class:`GramscopeError` in one line ("could not write …: No space left on device").
+    """
+    path = Path(path)
+    tmp: str | None = None
     try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
-            os.fsync(f.fileno())
+            os.fsync(f.fileno())  # on the disk before the rename makes it visible
         os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
+    except BaseException as exc:
+        if tmp is not None and os.path.exists(tmp):
             os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise GramscopeError(f"could not write {path}: {exc.strerror or exc}") from None
         raise
 
 
@@ -168,10 +319,7 @@ def save_image(
         pil.save(buffer, format="JPEG", quality=95)
     else:
         pil.save(buffer, format="WEBP", quality=95)
-    try:
-        atomic_write_bytes(path, buffer.getvalue())
-    except OSError as exc:
-        raise GramscopeError(f"could not write {path}: {exc.strerror or exc}") from None
+    atomic_write_bytes(path, buffer.getvalue())
     return path
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 from .errors import OptionsError
@@ -98,6 +99,9 @@ class StyleOptions:
     )
 
     def __post_init__(self) -> None:
+        for name in ("content_layers", "style_layers"):
+            if isinstance(getattr(self, name), str):  # one layer given as a bare name
+                object.__setattr__(self, name, (getattr(self, name),))
         self.validate()
 
     # -- derived ----------------------------------------------------------------------
@@ -134,7 +138,10 @@ class StyleOptions:
         from .image import MIN_SIDE
 
         def positive(name: str, value: float, allow_zero: bool = False) -> None:
-            if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+            number = isinstance(value, int | float) and not isinstance(value, bool)
+            if not number or not math.isfinite(value) or value < 0 or (
+                value == 0 and not allow_zero
+            ):
                 allowed = "zero or more" if allow_zero else "more than zero"
                 raise OptionsError(f"{name} must be a finite number {allowed}, not {value}")
 
@@ -158,7 +165,7 @@ class StyleOptions:
             raise OptionsError(f"tile_size must be at least 64 px, not {self.tile_size}")
         for name in ("steps", "coarse_steps"):
             value = getattr(self, name)
-            if not isinstance(value, int) or value < 0:
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise OptionsError(f"{name} must be a whole number, 0 or more, not {value}")
         if not self.content_layers and not self.style_layers:
             raise OptionsError("give at least one content layer or style layer")
@@ -176,6 +183,23 @@ class StyleOptions:
                 positive("each style layer weight", w, allow_zero=True)
         positive("alpha", self.alpha, allow_zero=True)
         positive("beta", self.beta, allow_zero=True)
+        if self.alpha == 0 and self.beta == 0:
+            raise OptionsError("alpha and beta must not both be zero: nothing would be optimised")
+        if self.style_layer_weights is not None and self.style_layers and not any(
+            self.style_layer_weights
+        ):
+            raise OptionsError(
+                "style layer weights must not all be zero (to drop the style term, give no "
+                "style layers)"
+            )
+        if not isinstance(self.seed, int) or isinstance(self.seed, bool) or not (
+            0 <= self.seed < 2**63
+        ):
+            raise OptionsError(f"seed must be a whole number from 0 to 2^63 - 1, not {self.seed}")
+        if self.init not in ("content", "noise") and not Path(self.init).is_file():
+            raise OptionsError(
+                f"init must be 'content', 'noise' or an existing image file; {self.init} not found"
+            )
         positive("tv_weight", self.tv_weight, allow_zero=True)
         positive("style_scale", self.style_scale)
         if self.learning_rate is not None:

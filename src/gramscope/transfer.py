@@ -27,6 +27,7 @@ from .image import (
     match_color_statistics,
     recombine_luminance,
     resize_long_side,
+    to_rgb,
     to_tensor,
 )
 from .options import StyleOptions
@@ -92,8 +93,14 @@ def resolve_device(device: str) -> torch.device:
         resolved = torch.device(device)
     except RuntimeError:
         raise OptionsError(f"unknown device {device!r}; use cpu, cuda, cuda:N or auto") from None
-    if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise OptionsError("--device cuda asked for, but no CUDA GPU is available here")
+    if resolved.type not in ("cpu", "cuda"):
+        raise OptionsError(f"device {device!r} is not supported; use cpu, cuda, cuda:N or auto")
+    if resolved.type == "cuda":
+        if not torch.cuda.is_available():
+            raise OptionsError("--device cuda asked for, but no CUDA GPU is available here")
+        if resolved.index is not None and resolved.index >= torch.cuda.device_count():
+            raise OptionsError(f"{device} asked for, but there are only "
+                               f"{torch.cuda.device_count()} CUDA devices")
     return resolved
 
 
@@ -103,7 +110,7 @@ ImageInput = str | Path | Image.Image
 def as_image(value: ImageInput) -> Image.Image:
     if isinstance(value, Image.Image):
         check_size(value.size, "image")
-        return value.convert("RGB")
+        return to_rgb(value)
     return load_image(value)
 
 
@@ -388,6 +395,8 @@ def run(
 
     content_image = as_image(content)
     style_images = [as_image(s) for s in style_list]
+    if options.init not in ("content", "noise"):
+        load_image(options.init)  # a broken start image is reported before the network loads
     available = memory.available_bytes()
     final_plan = memory_plan(options, content_image.size, available)
     if net is None:

@@ -122,7 +122,9 @@ def _torch_load(path: Path) -> dict[str, torch.Tensor]:
         ) from None
     if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
         state = state["state_dict"]
-    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+    if not isinstance(state, dict) or not all(
+        isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()
+    ):
         raise WeightsError(f"{path} holds no dict of tensors, so it is not a VGG-19 state dict")
     return state
 

@@ -1,0 +1,204 @@
+"""Invalid parameters are refused up front, by the library and the CLI, saying what is allowed.
+
+"Up front" is checked, not assumed: the CLI cases replace the engine with one that fails the
+test if it is ever started, and the engine's own checks must come before the network loads.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+import gramscope
+from gramscope import cli
+from gramscope.errors import OptionsError
+from gramscope.image import MIN_SIDE
+from gramscope.options import StyleOptions
+
+TINY_RUN = ["--size", "40", "--scales", "1", "--steps", "1", "-q"]
+FIVE = ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")
+
+
+#: (keyword arguments, what the message must say). Each message names the allowed values.
+API_CASES = [
+    pytest.param({"steps": -1}, "steps must be a whole number, 0 or more, not -1", id="steps<0"),
+    pytest.param({"coarse_steps": -5}, "coarse_steps must be a whole number, 0 or more",
+                 id="coarse-steps<0"),
+    pytest.param({"steps": 2.5}, "steps must be a whole number", id="steps-fraction"),
+    pytest.param({"style_layers": ("conv1_1", "conv9_1")},
+                 "unknown layer 'conv9_1'; choose from conv1_1 … conv5_4", id="unknown-layer"),
+    pytest.param({"content_layers": ("relu4_2x",)}, "unknown layer 'relu4_2x'",
+                 id="unknown-content-layer"),
+    pytest.param({"style_layers": ("conv1_1", "relu1_1")}, "style layers must not repeat",
+                 id="repeated-layer"),
+    pytest.param({"content_layers": (), "style_layers": ()},
+                 "at least one content layer or style layer", id="no-layers"),
+    pytest.param({"style_layer_weights": (0.5, 0.5)},
+                 "2 style layer weights given for 5 style layers; give one per layer",
+                 id="weights-too-few"),
+    pytest.param({"style_layers": ("conv1_1",), "style_layer_weights": (1.0, 1.0)},
+                 "2 style layer weights given for 1 style layers", id="weights-too-many"),
+    pytest.param({"style_layer_weights": (1.0, math.nan, 1.0, 1.0, 1.0)},
+                 "each style layer weight must be a finite number zero or more, not nan",
+                 id="weight-nan"),
+    pytest.param({"style_layer_weights": (1.0, -0.2, 1.0, 1.0, 1.0)},
+                 "each style layer weight must be a finite number zero or more",
+                 id="weight<0"),
+    pytest.param({"size": 0}, f"size must be a whole number of at least {MIN_SIDE}, not 0",
+                 id="size-0"),
+    pytest.param({"size": -64}, f"at least {MIN_SIDE}", id="size<0"),
+    pytest.param({"size": MIN_SIDE - 1}, f"at least {MIN_SIDE}", id="size-below-minimum"),
+    pytest.param({"scales": 0}, "scales must be 1 or more", id="scales-0"),
+    pytest.param({"scales": (), "size": 64}, "scales must be increasing long sides",
+                 id="scales-empty"),
+    pytest.param({"scales": (128, 64), "size": 64}, "scales must be increasing",
+                 id="scales-decreasing"),
+    pytest.param({"scales": (64, 128), "size": 512}, r"last scale \(128\) must equal size",
+                 id="scales-not-ending-at-size"),
+    pytest.param({"alpha": math.nan}, "alpha must be a finite number zero or more, not nan",
+                 id="alpha-nan"),
+    pytest.param({"alpha": math.inf}, "alpha must be a finite number", id="alpha-inf"),
+    pytest.param({"alpha": -1e-4}, "alpha must be a finite number zero or more", id="alpha<0"),
+    pytest.param({"beta": math.nan}, "beta must be a finite number", id="beta-nan"),
+    pytest.param({"beta": -math.inf}, "beta must be a finite number", id="beta-inf"),
+    pytest.param({"beta": -1.0}, "beta must be a finite number zero or more", id="beta<0"),
+    pytest.param({"tv_weight": -1.0}, "tv_weight must be a finite number", id="tv<0"),
+    pytest.param({"learning_rate": 0.0}, "learning_rate must be a finite number more than zero",
+                 id="lr-0"),
+    pytest.param({"style_scale": math.nan}, "style_scale must be a finite number more than zero",
+                 id="style-scale-nan"),
+    pytest.param({"style_blend": (0.0, 0.0)}, "style blend weights must not all be zero",
+                 id="blend-all-zero"),
+    pytest.param({"optimizer": "sgd"}, "optimizer must be one of lbfgs, adam, not 'sgd'",
+                 id="unknown-optimizer"),
+    pytest.param({"pooling": "min"}, "pooling must be one of max, avg", id="unknown-pooling"),
+    pytest.param({"color": "sepia"}, "color must be one of none, luminance, histogram",
+                 id="unknown-color"),
+    pytest.param({"normalisation": "batch"}, "normalisation must be one of mean-activation, none",
+                 id="unknown-normalisation"),
+    pytest.param({"style_representation": "gram2"}, "must be one of gram, mean-std",
+                 id="unknown-representation"),
+    pytest.param({"tile_size": 8}, "tile_size must be at least 64 px", id="tile-too-small"),
+    # Found by these tests and closed: each was accepted, or refused with another error.
+    pytest.param({"alpha": 0.0, "beta": 0.0}, "must not both be zero", id="alpha-beta-both-0"),
+    pytest.param({"style_layer_weights": (0.0,) * 5}, "must not all be zero",
+                 id="weights-all-zero"),
+    pytest.param({"alpha": "1e-4"}, "alpha must be a finite number", id="alpha-string"),
+    pytest.param({"seed": 2**70}, "seed must be",
+                 id="seed-too-large"),
+    pytest.param({"seed": 0.5}, "seed must be",
+                 id="seed-fraction"),
+    pytest.param({"init": "/no/such/start.png"}, "init",
+                 id="init-missing"),
+]
+
+
+@pytest.mark.parametrize("kwargs, message", API_CASES)
+def test_style_options_refuse(kwargs, message):
+    with pytest.raises(OptionsError, match=message) as info:
+        StyleOptions(**kwargs)
+    assert "\n" not in str(info.value)
+
+
+def test_stylize_checks_options_before_touching_the_images(tmp_path):
+    """Options are checked first: the missing content file is never even looked at."""
+    with pytest.raises(OptionsError, match="steps must be"):
+        gramscope.stylize(tmp_path / "missing.png", tmp_path / "missing.png", steps=-3)
+    with pytest.raises(OptionsError, match="unknown layer"):
+        gramscope.stylize(tmp_path / "missing.png", tmp_path / "missing.png",
+                          style_layers=("conv6_1",))
+
+
+def test_valid_edge_values_are_accepted():
+    """The boundaries the messages state are themselves allowed."""
+    StyleOptions(size=MIN_SIDE, scales=1, steps=0, coarse_steps=0, alpha=0.0)
+    StyleOptions(style_layers=(), content_layers=("conv4_2",))  # content reconstruction
+    StyleOptions(style_layer_weights=(0.0, 0.0, 0.0, 0.0, 1.0), tv_weight=0.0)
+    assert StyleOptions(style_layers=("relu1_1",)).layer_weights == {"conv1_1": 1.0}
+
+
+# ---- the CLI ----------------------------------------------------------------------------
+
+@pytest.fixture
+def engine_must_not_start(monkeypatch):
+    def run(*args, **kwargs):
+        raise AssertionError("the run started with an invalid parameter")
+
+    monkeypatch.setattr("gramscope.transfer.run", run)
+
+
+@pytest.fixture
+def network_must_not_load(monkeypatch):
+    def load(*args, **kwargs):
+        raise AssertionError("the network was loaded before an invalid parameter was refused")
+
+    monkeypatch.setattr("gramscope.transfer.cached_vgg19", load)
+
+
+CLI_CASES = [
+    pytest.param(["--steps", "-1"], "steps must be a whole number, 0 or more", id="steps<0"),
+    pytest.param(["--style-layers", "conv1_1,conv9_1"], "unknown layer 'conv9_1'",
+                 id="unknown-layer"),
+    pytest.param(["--style-layer-weights", "1,2"], "2 style layer weights given for 5",
+                 id="weights-mismatch"),
+    pytest.param(["--size", "0"], f"at least {MIN_SIDE}", id="size-0"),
+    pytest.param(["--scales", "64,32"], "scales must be increasing", id="scales-decreasing"),
+    pytest.param(["--alpha", "nan"], "alpha must be a finite number", id="alpha-nan"),
+    pytest.param(["--beta", "inf"], "beta must be a finite number", id="beta-inf"),
+    pytest.param(["--beta", "-1"], "beta must be a finite number zero or more", id="beta<0"),
+    pytest.param(["--save-every", "-1"], "--save-every must be 0 or more", id="save-every<0"),
+    pytest.param(["--checkpoint-every", "-2"], "--checkpoint-every must be 0 or more",
+                 id="checkpoint-every<0"),
+    pytest.param(["--scales", ""], "scales",
+                 id="scales-empty"),
+    pytest.param(["--ratio", "-1"], "--ratio", id="ratio<0"),
+    pytest.param(["--seed", str(2**70)], "seed", id="seed-huge"),
+    pytest.param(["--init", "no-such-start.png"], "no-such-start.png", id="init-missing"),
+    pytest.param(["--alpha", "0", "--beta", "0"], "zero", id="alpha-beta-0"),
+]
+
+
+@pytest.mark.parametrize("flags, message", CLI_CASES)
+def test_cli_refuses_before_the_run(image_files, tmp_path, capsys, engine_must_not_start,
+                                    flags, message):
+    content, style = image_files
+    out = tmp_path / "out.png"
+    code = cli.main(["stylize", str(content), str(style), "-o", str(out), *TINY_RUN, *flags])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert err.startswith("gramscope: error:") and err.count("\n") == 1, err
+    assert message in err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("flags, message", [
+    pytest.param(["--style-blend", "1,1"], "2 blend weights given for 1 style images",
+                 id="blend-mismatch"),
+    pytest.param(["--device", "banana"], "unknown device 'banana'; use cpu, cuda, cuda:N or auto",
+                 id="unknown-device"),
+    pytest.param(["--device", "mps"], "device",
+                 id="unavailable-device"),
+])
+def test_engine_refuses_before_loading_the_network(image_files, tmp_path, capsys,
+                                                   network_must_not_load, flags, message):
+    """Checks that need the inputs (how many styles, which devices) live in the engine."""
+    content, style = image_files
+    code = cli.main(["stylize", str(content), str(style), "-o", str(tmp_path / "o.png"),
+                     *TINY_RUN, *flags])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert err.startswith("gramscope: error:") and err.count("\n") == 1 and message in err
+
+
+def test_unknown_choice_is_refused_by_the_parser_with_the_choices(image_files, capsys):
+    content, style = image_files
+    assert cli.main(["stylize", str(content), str(style), "--optimizer", "sgd"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("gramscope: error:") and err.count("\n") == 1, err
+    assert "invalid choice: 'sgd'" in err and "lbfgs" in err and "adam" in err
+
+
+def test_a_bare_layer_name_means_that_one_layer():
+    assert StyleOptions(content_layers="conv4_2").content_layers == ("conv4_2",)
+    assert StyleOptions(style_layers="conv1_1").layer_weights == {"conv1_1": 1.0}
