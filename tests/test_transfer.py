@@ -98,6 +98,10 @@ def test_scale_schedule_halves_down_to_the_floor():
     assert StyleOptions(size=512, scales=6).scale_sizes == (64, 128, 256, 512)
     assert StyleOptions(size=512, scales=1).scale_sizes == (512,)
     assert StyleOptions(size=512, scales=3, steps=7, coarse_steps=9).steps_per_scale == (9, 9, 7)
+    per_scale = StyleOptions(size=512, scales=3, steps=7, coarse_steps=(30, 9))
+    assert per_scale.steps_per_scale == (30, 9, 7)
+    with pytest.raises(OptionsError, match="3 coarse step counts given for 2 coarse scales"):
+        StyleOptions(size=512, scales=3, coarse_steps=(1, 2, 3))
 
 
 def test_luminance_and_histogram_colour_control_keep_the_photo_colours(tiny_content, tiny_style):

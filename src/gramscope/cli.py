@@ -44,6 +44,16 @@ def _floats(text: str) -> tuple[float, ...]:
         ) from None
 
 
+def _counts(text: str) -> int | tuple[int, ...]:
+    try:
+        parts = [int(part) for part in _split(text)]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected whole numbers, got {text!r}") from None
+    if not parts:
+        raise argparse.ArgumentTypeError("give a step count or one per coarse scale")
+    return parts[0] if len(parts) == 1 else tuple(parts)
+
+
 def _scales(text: str) -> int | tuple[int, ...]:
     try:
         parts = [int(part) for part in _split(text)]
@@ -63,6 +73,8 @@ def _parser_for(field: dataclasses.Field) -> tuple[Callable[[str], Any], str | N
     args = set(typing.get_args(annotation))
     if field.name == "scales":
         return _scales, "N|SIZES"
+    if field.name == "coarse_steps":
+        return _counts, "N|N,N,…"
     if field.name in ("content_layers", "style_layers"):
         return lambda text: tuple(_split(text)), "LAYERS"
     if tuple[float, ...] in args:

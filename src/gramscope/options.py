@@ -37,8 +37,11 @@ class StyleOptions:
         "coarse-to-fine: a number of scales (each twice the previous, ending at --size) or "
         "explicit long sides such as 128,256,512; 1 is the paper's plain single-scale method",
     )
-    steps: int = _opt(50, "optimiser steps at the final scale")
-    coarse_steps: int = _opt(150, "optimiser steps at each coarser scale")
+    steps: int = _opt(16, "optimiser steps at the final scale")
+    coarse_steps: int | tuple[int, ...] = _opt(
+        80, "optimiser steps at each coarser scale: one number for all, or one per coarse "
+        "scale (smallest first)"
+    )
     content_layers: tuple[str, ...] = _opt(PAPER_CONTENT_LAYERS, "content layers (paper: conv4_2)")
     style_layers: tuple[str, ...] = _opt(
         PAPER_STYLE_LAYERS, "style layers (paper: conv1_1 conv2_1 conv3_1 conv4_1 conv5_1)"
@@ -124,8 +127,10 @@ class StyleOptions:
 
     @property
     def steps_per_scale(self) -> tuple[int, ...]:
-        sizes = self.scale_sizes
-        return tuple([self.coarse_steps] * (len(sizes) - 1) + [self.steps])
+        coarse = len(self.scale_sizes) - 1
+        if isinstance(self.coarse_steps, int):
+            return (self.coarse_steps,) * coarse + (self.steps,)
+        return tuple(self.coarse_steps[:coarse]) + (self.steps,)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -163,10 +168,20 @@ class StyleOptions:
         if self.tile_size is not None and (not isinstance(self.tile_size, int)
                                            or self.tile_size < 64):
             raise OptionsError(f"tile_size must be at least 64 px, not {self.tile_size}")
-        for name in ("steps", "coarse_steps"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                raise OptionsError(f"{name} must be a whole number, 0 or more, not {value}")
+        counts = {"steps": [self.steps], "coarse_steps": (
+            list(self.coarse_steps) if isinstance(self.coarse_steps, tuple) else [self.coarse_steps]
+        )}
+        for name, values in counts.items():
+            for value in values:
+                if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                    raise OptionsError(f"{name} must be a whole number, 0 or more, not {value}")
+        if isinstance(self.coarse_steps, tuple) and len(self.coarse_steps) != len(
+            self.scale_sizes
+        ) - 1:
+            raise OptionsError(
+                f"{len(self.coarse_steps)} coarse step counts given for "
+                f"{len(self.scale_sizes) - 1} coarse scales; give one number or one per scale"
+            )
         if not self.content_layers and not self.style_layers:
             raise OptionsError("give at least one content layer or style layer")
         for name in (*self.content_layers, *self.style_layers):

@@ -1,0 +1,593 @@
+"""The live demo: pick a photo and a painting, move the paper's knobs, watch the picture form.
+
+Every run is the engine's stream (:func:`gramscope.transfer.run`): the handler forwards
+each record that carries an image, with the loss chart so far, and the Stop button makes
+the stream's ``stop()`` return true so its last record still carries the picture. The
+controls take their starting values from a :class:`~gramscope.options.StyleOptions`
+(the paper's defaults unless ``gramscope demo --size …`` says otherwise).
+
+Nothing leaves the machine: analytics are off before Gradio is imported, the theme uses
+system fonts, and no share link is made.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import inspect
+import math
+import os
+import re
+import tempfile
+import threading
+import time
+import types
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+# Must be set before gradio is imported: it decides at import time whether to phone home.
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+
+import gradio as gr  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from ..api import run_metadata  # noqa: E402
+from ..errors import GramscopeError, InputImageError  # noqa: E402
+from ..image import MIN_SIDE, load_image, save_image, to_pil  # noqa: E402
+from ..options import MIN_SCALE, StyleOptions  # noqa: E402
+from ..samples import DEFAULT_CONTENT, DEFAULT_STYLE, SAMPLES, sample_path  # noqa: E402
+from ..transfer import StepRecord, run  # noqa: E402
+from ..vgg import LAYERS, canonical_layer  # noqa: E402
+
+# ---- limits of a shared demo (not style defaults: those live in StyleOptions) ----------
+
+#: Picture refresh every k steps: often enough to watch it form, rarely enough that the
+#: PNG encoding (≤ 35 ms at 128 px, measured on a busy two-core machine) and its transfer
+#: stay small next to the k steps (≈ 0.18 s each at 128 px).
+IMAGE_EVERY = 5
+#: The loss chart is redrawn at most this often (seconds): drawing it took 0.65 s on a busy
+#: two-core machine, several small steps' worth, and it shares the cores with the run.
+#: The final chart is always drawn.
+CHART_EVERY_S = 2.0
+#: Long-side ceiling in the demo: one L-BFGS step at 1024 px takes ≈ 13 s on two cores.
+MAX_SIZE = 1024
+MAX_STEPS = 1000
+MAX_SCALES = 4
+#: Uploads above this are refused before decoding; 16 MP covers phone photos and a decoded
+#: one costs ≈ 50 MB, so a few visitors at once cannot exhaust memory.
+MAX_UPLOAD_PIXELS = 16_000_000
+MAX_UPLOAD_MB = 20
+#: Waiting runs beyond the running ones; further visitors are told the queue is full.
+QUEUE_SIZE = 16
+#: Two cores: one run at a time keeps each run at full speed instead of two at half.
+MAX_RUNS = 1
+
+_FIELDS = {f.name: f for f in dataclasses.fields(StyleOptions)}
+_CONV_LAYERS = tuple(name for name in LAYERS if name.startswith("conv"))
+UPLOAD = "(my upload)"
+
+
+def explain(module: str = "") -> Any:
+    """``gramscope.explain`` (or one of its modules), imported on first use: the pictures of
+    the Explain tabs and the loss chart come from there, with matplotlib behind them."""
+    name = "gramscope.explain" + (f".{module}" if module else "")
+    try:
+        return importlib.import_module(name)
+    except ImportError as exc:
+        raise GramscopeError(
+            f"the explain views are not available here ({exc}); "
+            "pip install 'gramscope[explain]'"
+        ) from None
+
+
+def loss_chart(history: Sequence[StepRecord]) -> Any:
+    """α·L_content and each β·w_l·E_l so far (explain's loss anatomy), or None without it."""
+    try:
+        return explain().loss_anatomy(history).figure()
+    except GramscopeError:
+        return None  # the picture still streams; only the chart is missing
+
+
+def _help(name: str) -> str:
+    return _FIELDS[name].metadata["help"]
+
+
+def _choices(name: str) -> list[str]:
+    return list(_FIELDS[name].metadata["choices"])
+
+
+# ---- inputs -----------------------------------------------------------------------------
+
+def load_upload(path: str | os.PathLike[str], max_pixels: int = MAX_UPLOAD_PIXELS) -> Image.Image:
+    """An uploaded file as RGB, or :class:`InputImageError` naming the file, not its temp path.
+
+    The pixel count is read from the header before anything is decoded.
+    """
+    path = Path(path)
+    try:
+        return load_image(path, max_pixels=max_pixels)
+    except InputImageError as exc:
+        # Gradio's upload folder is noise to a visitor; name their file as they know it.
+        raise InputImageError(str(exc).replace(str(path), path.name)) from None
+
+
+def build_options(
+    base: StyleOptions, size: float, scales: float, steps: float, coarse_steps: float,
+    log_ratio: float, content_layers: Sequence[str], optimizer: str, seed: float, color: str,
+    layer_weights: Sequence[float],
+) -> StyleOptions:
+    """The controls' values on top of ``base``; β stays, α = 10^log_ratio · β (as --ratio)."""
+    return base.replace(
+        size=int(size), scales=int(scales), steps=int(steps), coarse_steps=int(coarse_steps),
+        alpha=10 ** float(log_ratio) * base.beta, content_layers=tuple(content_layers or ()),
+        style_layer_weights=tuple(float(w) for w in layer_weights), optimizer=optimizer,
+        seed=int(seed), color=color,
+    )
+
+
+def ratio_label(log_ratio: float, beta: float) -> str:
+    alpha = 10 ** float(log_ratio) * beta
+    return f"α/β = {10 ** float(log_ratio):.3g} (used: α = {alpha:.3g}, β = {beta:.3g})"
+
+
+# ---- per-visitor runs -------------------------------------------------------------------
+
+class RunControls:
+    """One stop flag per visitor session: Stop and closing the tab end only that run."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._stopping: dict[str, bool] = {}
+
+    def start(self, session: str) -> Callable[[], bool]:
+        with self._lock:
+            self._stopping[session] = False
+        return lambda: self._stopping.get(session, True)
+
+    def stop(self, session: str) -> bool:
+        """Ask the session's run to end after its current step; true if one was running."""
+        with self._lock:
+            running = session in self._stopping
+            if running:
+                self._stopping[session] = True
+            return running
+
+    def finish(self, session: str) -> None:
+        with self._lock:
+            self._stopping.pop(session, None)
+
+    def stop_all(self) -> None:
+        """The server is closing: let every run end at its next step, not mid-computation."""
+        with self._lock:
+            for session in self._stopping:
+                self._stopping[session] = True
+
+
+def _session(request: gr.Request | None) -> str:
+    hashed = getattr(request, "session_hash", None) or "local"
+    return re.sub(r"[^A-Za-z0-9_-]", "_", hashed)
+
+
+def describe(record: StepRecord, options: StyleOptions) -> str:
+    total = sum(options.steps_per_scale)
+    scales = len(options.scale_sizes)
+    style = record.beta * sum(record.style.values())
+    return (
+        f"step {record.step}/{total} · scale {record.scale + 1}/{scales} "
+        f"({record.size[0]}×{record.size[1]} px) · {record.seconds:.1f} s · "
+        f"α·L_content {record.content:.3g} · β·L_style {style:.3g} · total {record.total:.3g}"
+    )
+
+
+class Demo:
+    """The app's handlers and the state they share (stop flags, result folder)."""
+
+    def __init__(self, defaults: StyleOptions, max_upload_pixels: int = MAX_UPLOAD_PIXELS):
+        self.defaults = defaults
+        self.max_upload_pixels = max_upload_pixels
+        self.controls = RunControls()
+        # Results are written here for download; one file per session, replaced by the next run.
+        self._results = tempfile.TemporaryDirectory(prefix="gramscope-demo-")
+
+    def result_path(self, session: str, content: str, style: str, seed: int) -> Path:
+        folder = Path(self._results.name) / session
+        folder.mkdir(exist_ok=True)
+        stem = re.sub(r"[^A-Za-z0-9_-]", "_", f"{content}_{style}".replace("sample:", ""))
+        for old in folder.glob("*.png"):
+            old.unlink()
+        return folder / f"gramscope_{stem}_seed{seed}.png"
+
+    # -- stylize ---------------------------------------------------------------------------
+    def stylize(
+        self, request: gr.Request | None, content_sample: str, content_upload: str | None,
+        style_sample: str, style_upload: str | None, size: float, scales: float, steps: float,
+        coarse_steps: float, log_ratio: float, content_layers: list[str], optimizer: str,
+        seed: float, color: str, image_every: float, *layer_weights: float,
+    ) -> Iterator[tuple[Any, Any, str, Any]]:
+        """Yields (picture, loss chart, status, download) every ``image_every`` steps."""
+        content, content_name = self.pick_image(content_sample, content_upload, "photo")
+        style, style_name = self.pick_image(style_sample, style_upload, "painting")
+        try:
+            options = build_options(self.defaults, size, scales, steps, coarse_steps, log_ratio,
+                                    content_layers, optimizer, seed, color, layer_weights)
+        except GramscopeError as exc:
+            raise gr.Error(str(exc)) from None
+        session = _session(request)
+        stop = self.controls.start(session)
+        history: list[StepRecord] = []
+        latest = None
+        started = time.perf_counter()
+        charted = -math.inf
+        yield None, None, f"starting: {ratio_label(log_ratio, options.beta)}", None
+        try:
+            for record in run(content, [style], options, stop=stop,
+                              image_every=max(1, int(image_every))):
+                # Keep the losses, not every intermediate picture (3 MB each at 512 px).
+                history.append(dataclasses.replace(record, image=None))
+                if record.image is not None:
+                    latest = record.image
+                    chart: Any = gr.skip()
+                    if time.perf_counter() - charted >= CHART_EVERY_S:
+                        chart, charted = loss_chart(history), time.perf_counter()
+                    yield to_pil(latest), chart, describe(record, options), None
+        except GramscopeError as exc:
+            raise gr.Error(str(exc)) from None
+        except MemoryError:
+            raise gr.Error("out of memory; try a smaller size") from None
+        finally:
+            stopped = stop()
+            self.controls.finish(session)
+        if latest is None:
+            return  # zero steps asked for and nothing to show
+        seconds = time.perf_counter() - started
+        metadata = run_metadata(options, content_name, [style_name], history, seconds, stopped)
+        path = self.result_path(session, content_name, style_name, options.seed)
+        save_image(latest, path, metadata)
+        ending = "stopped" if stopped else "done"
+        yield to_pil(latest), loss_chart(history), \
+            f"{ending}: {describe(history[-1], options)}", str(path)
+
+    def stop(self, request: gr.Request | None) -> str:
+        if self.controls.stop(_session(request)):
+            return "stopping after this step; the latest picture is kept"
+        return "nothing is running"
+
+    def forget(self, request: gr.Request | None) -> None:
+        """The tab closed: end its run rather than compute for nobody."""
+        self.controls.stop(_session(request))
+
+    def pick_image(self, sample: str, upload: str | None, what: str) -> tuple[Image.Image, str]:
+        """(image, description for the metadata): the upload when chosen, else the sample."""
+        if sample == UPLOAD:
+            if not upload:
+                raise gr.Error(f"choose a {what} sample or upload one first")
+            try:
+                return load_upload(upload, self.max_upload_pixels), f"upload:{Path(upload).name}"
+            except InputImageError as exc:
+                raise gr.Error(str(exc)) from None
+        return load_image(sample_path(sample)), f"sample:{sample}"
+
+    def preview(self, sample: str, upload: str | None) -> tuple[Any, Any, Any]:
+        """(preview, choice, upload) after a pick or an upload; a bad upload warns and is
+        cleared instead of failing the page."""
+        if upload and sample != UPLOAD:
+            sample = UPLOAD  # uploading means "use it"
+        if sample == UPLOAD:
+            if not upload:
+                return None, sample, gr.skip()
+            try:
+                return load_upload(upload, self.max_upload_pixels), sample, gr.skip()
+            except InputImageError as exc:
+                gr.Warning(str(exc))
+                return None, sample, None
+        return load_image(sample_path(sample)), sample, gr.skip()
+
+    # -- explain ---------------------------------------------------------------------------
+    def _source(
+        self, which: str, content: tuple[str, str | None], style: tuple[str, str | None],
+        result: Image.Image | None,
+    ) -> Image.Image:
+        if which == "result":
+            if result is None:
+                raise gr.Error("no result yet: start a run on the Stylize tab first")
+            return result
+        sample, upload = content if which == "photo" else style
+        return self.pick_image(sample, upload, which)[0]
+
+    def feature_maps(
+        self, which: str, layer: str, count: float, normalise: str, content_sample: str,
+        content_upload: str | None, style_sample: str, style_upload: str | None,
+        result: Image.Image | None, size: float,
+    ) -> Any:
+        image = self._source(which, (content_sample, content_upload),
+                             (style_sample, style_upload), result)
+        try:
+            return explain().feature_grid(image, layer, count=int(count), normalise=normalise,
+                                          size=int(size), options=self.defaults).figure()
+        except GramscopeError as exc:
+            raise gr.Error(str(exc)) from None
+
+    def grams(
+        self, layer: str, style_sample: str, style_upload: str | None,
+        result: Image.Image | None, size: float,
+    ) -> Any:
+        result_image = self._source("result", ("", None), ("", None), result)
+        style_image = self._source("painting", ("", None), (style_sample, style_upload), None)
+        try:
+            return explain().gram_views(style_image, result_image, layer, size=int(size),
+                                        options=self.defaults).figure()
+        except GramscopeError as exc:
+            raise gr.Error(str(exc)) from None
+
+    def reconstruct(
+        self, request: gr.Request | None, kind: str, layer: str, content_sample: str,
+        content_upload: str | None, style_sample: str, style_upload: str | None, size: float,
+        steps: float, image_every: float,
+    ) -> Iterator[tuple[Any, str]]:
+        """The paper's Fig. 1 from white noise, streamed from the engine: match only the
+        photo's features at ``layer``, or only the painting's Grams on the style layers up to
+        ``layer``."""
+        reconstruct = explain("reconstruct")
+        # The figure's own settings (one scale, average pooling) at the chosen size and steps.
+        base = self.defaults.replace(**{**reconstruct.FIGURE1_DEFAULTS, "size": int(size),
+                                        "steps": int(steps)})
+        layer = canonical_layer(layer)
+        if kind == "content":
+            image = self.pick_image(content_sample, content_upload, "photo")[0]
+            options = reconstruct.content_reconstruction_options(base, layer)
+            what = f"the photo's {layer} features"
+        else:
+            image = self.pick_image(style_sample, style_upload, "painting")[0]
+            depth = LAYERS.index(layer)
+            layers = [name for name in map(canonical_layer, self.defaults.style_layers)
+                      if LAYERS.index(name) <= depth] or [layer]
+            options = reconstruct.style_synthesis_options(base, layers)
+            what = f"the painting's Gram matrices on {', '.join(layers)}"
+        session = _session(request)
+        stop = self.controls.start(session)
+        try:
+            # The image is both inputs: only its shape matters for the unused side.
+            for record in run(image, [image], options, stop=stop,
+                              image_every=max(1, int(image_every))):
+                if record.image is not None:
+                    yield to_pil(record.image), \
+                        f"matching {what} from noise · step {record.step}/{options.steps}"
+        except GramscopeError as exc:
+            raise gr.Error(str(exc)) from None
+        finally:
+            self.controls.finish(session)
+
+
+# ---- layout -----------------------------------------------------------------------------
+
+INTRO = """\
+# gramscope: neural style transfer, live
+The photo's **content** is matched in a deep layer of VGG-19 (its feature maps); the
+painting's **style** is matched through the **Gram matrices** of several layers (which
+features fire together, wherever they are). Gatys, Ecker & Bethge (2015).
+Runs take turns on this machine: while you wait, your place in the queue shows over the
+picture.
+"""
+
+
+def _image_picker(label: str, default: str) -> tuple[gr.Radio, gr.File, gr.Image]:
+    with gr.Column():
+        sample = gr.Radio([*SAMPLES, UPLOAD], value=default, label=label,
+                          elem_id=f"{label.split()[0]}-sample")
+        upload = gr.File(label=f"or upload a {label.split()[0]}", file_types=["image"],
+                         type="filepath", height=120)
+        shown = gr.Image(load_image(sample_path(default)), label=label, type="pil",
+                         elem_id=f"{label.split()[0]}-preview",
+                         interactive=False, height=220, format="jpeg")
+    return sample, upload, shown
+
+
+def build_app(
+    defaults: StyleOptions | None = None, *, max_runs: int = MAX_RUNS,
+    queue_size: int = QUEUE_SIZE, max_size: int = MAX_SIZE,
+    max_upload_pixels: int = MAX_UPLOAD_PIXELS, image_every: int = IMAGE_EVERY,
+) -> gr.Blocks:
+    """The Gradio app. Controls start at ``defaults`` (sliders widen to hold them); at most
+    ``max_runs`` runs compute at once and ``queue_size`` more wait."""
+    defaults = defaults or StyleOptions()
+    demo_state = Demo(defaults, max_upload_pixels)
+    beta = defaults.beta
+    log_ratio = math.log10(defaults.alpha / beta) if defaults.alpha > 0 else -12.0
+    scales = defaults.scales if isinstance(defaults.scales, int) else len(defaults.scales)
+
+    # Old cached uploads and results are swept hourly: a long-running demo must not fill the disk.
+    with gr.Blocks(title="gramscope demo", analytics_enabled=False,
+                   delete_cache=(3600, 3600)) as demo:
+        gr.Markdown(INTRO)
+        with gr.Tab("Stylize"):
+            with gr.Row():
+                content_sample, content_upload, content_shown = _image_picker(
+                    "photo (content)", DEFAULT_CONTENT)
+                style_sample, style_upload, style_shown = _image_picker(
+                    "painting (style)", DEFAULT_STYLE)
+                with gr.Column(scale=2):
+                    result = gr.Image(label="result", type="pil", format="png",
+                                      interactive=False, elem_id="result", height=420)
+                    with gr.Row():
+                        start = gr.Button("Start", variant="primary", elem_id="start")
+                        stop = gr.Button("Stop", variant="stop", elem_id="stop")
+                    status = gr.Markdown("", elem_id="status")
+                    loss_plot = gr.Plot(label="loss terms", format="png", elem_id="loss-plot")
+                    download = gr.File(label="result PNG (its parameters inside)",
+                                       interactive=False, elem_id="download")
+            with gr.Row():
+                with gr.Column():
+                    size = gr.Slider(MIN_SIDE, max(max_size, defaults.size), value=defaults.size,
+                                     step=1, label="size (px, long side)", info=_help("size"),
+                                     elem_id="size")
+                    steps = gr.Slider(0, max(MAX_STEPS, defaults.steps), value=defaults.steps,
+                                      step=1, label="steps", info=_help("steps"), elem_id="steps")
+                    scale_count = gr.Slider(1, max(MAX_SCALES, scales), value=scales, step=1,
+                                            label="scales (coarse-to-fine)",
+                                            info=f"{_help('scales')}; none below {MIN_SCALE} px",
+                                            elem_id="scales")
+                    coarse_steps = gr.Slider(0, max(MAX_STEPS, defaults.coarse_steps),
+                                             value=defaults.coarse_steps, step=1,
+                                             label="steps at each coarser scale",
+                                             info=_help("coarse_steps"), elem_id="coarse-steps")
+                    ratio = gr.Slider(-12, 0, value=log_ratio, step=0.1,
+                                      label="log₁₀ α/β (content weight / style weight)",
+                                      info="lower paints more; the same look needs a lower "
+                                      "ratio at larger sizes (≈1e-6 at 128 px, 1e-7 at 512)",
+                                      elem_id="ratio")
+                    ratio_text = gr.Markdown(ratio_label(log_ratio, beta))
+                with gr.Column():
+                    gr.Markdown("**Style layer weights w_l** (the paper: equal, summing to 1)")
+                    weight_sliders = [
+                        gr.Slider(0, 1, value=w, step=0.01, label=f"w {layer}")
+                        for layer, w in defaults.layer_weights.items()
+                    ]
+                with gr.Column():
+                    content_layers = gr.Dropdown(
+                        list(_CONV_LAYERS), value=[canonical_layer(x)
+                                                   for x in defaults.content_layers],
+                        multiselect=True, label="content layer", info=_help("content_layers"))
+                    optimizer = gr.Radio(_choices("optimizer"), value=defaults.optimizer,
+                                         label="optimiser", info=_help("optimizer"))
+                    color = gr.Radio(_choices("color"), value=defaults.color,
+                                     label="colour", info=_help("color"))
+                    seed = gr.Number(defaults.seed, precision=0, label="seed", info=_help("seed"))
+                    image_every_k = gr.Slider(1, 50, value=image_every, step=1,
+                                            label="show the picture every k steps")
+
+        try:
+            tabs = _explain_tabs(defaults)
+        except GramscopeError as exc:
+            with gr.Tab("Explain"):
+                gr.Markdown(str(exc))
+            tabs = None
+
+        # -- events ------------------------------------------------------------------------
+        for sample, upload, shown in ((content_sample, content_upload, content_shown),
+                                      (style_sample, style_upload, style_shown)):
+            for trigger in (sample.input, upload.upload):
+                trigger(demo_state.preview, [sample, upload], [shown, sample, upload],
+                        concurrency_limit=None, show_progress="hidden", api_visibility="private")
+        ratio.change(lambda x: ratio_label(x, beta), ratio, ratio_text, concurrency_limit=None,
+                     show_progress="hidden", api_visibility="private")
+        run_inputs = [content_sample, content_upload, style_sample, style_upload, size,
+                      scale_count, steps, coarse_steps, ratio, content_layers, optimizer, seed,
+                      color, image_every_k, *weight_sliders]
+        start.click(demo_state.stylize, run_inputs, [result, loss_plot, status, download],
+                    api_name="stylize", concurrency_id="run", concurrency_limit=max_runs,
+                    show_progress="full")
+        stop.click(demo_state.stop, None, status, concurrency_limit=None,
+                   show_progress="hidden", api_name="stop")
+        demo.unload(demo_state.forget)
+
+        if tabs is not None:
+            tabs.fm_button.click(
+                demo_state.feature_maps,
+                [tabs.fm_source, tabs.fm_layer, tabs.fm_count, tabs.fm_normalise, content_sample,
+                 content_upload, style_sample, style_upload, result, size], tabs.fm_plot,
+                api_name="feature_maps")
+            tabs.gram_button.click(demo_state.grams, [tabs.gram_layer, style_sample,
+                                                      style_upload, result, size],
+                                   tabs.gram_plot, api_name="gram")
+            tabs.rec_button.click(
+                demo_state.reconstruct,
+                [tabs.rec_kind, tabs.rec_layer, content_sample, content_upload, style_sample,
+                 style_upload, tabs.rec_size, tabs.rec_steps, image_every_k],
+                [tabs.rec_image, tabs.rec_status], api_name="reconstruct",
+                concurrency_id="run", concurrency_limit=max_runs)
+            tabs.rec_stop.click(demo_state.stop, None, tabs.rec_status, concurrency_limit=None,
+                                show_progress="hidden", api_visibility="private")
+
+    demo.queue(default_concurrency_limit=1, max_size=queue_size)
+    demo.demo_state = demo_state  # type: ignore[attr-defined]  # the handlers, for tests
+    return demo
+
+
+def _default(function: Callable[..., Any], parameter: str) -> Any:
+    return inspect.signature(function).parameters[parameter].default
+
+
+def _explain_tabs(defaults: StyleOptions) -> types.SimpleNamespace:
+    """The Feature maps, Gram matrices and Reconstructions tabs; their pictures and starting
+    values come from gramscope.explain (GramscopeError when it cannot be imported)."""
+    module, reconstruct = explain(), explain("reconstruct")
+    first_content = canonical_layer(next(iter(defaults.content_layers), _CONV_LAYERS[-1]))
+    figure1 = reconstruct.FIGURE1_DEFAULTS
+    with gr.Tab("Feature maps"):
+        gr.Markdown("What one layer sees: the channels this image drives hardest, each a map "
+                    "of one filter's rectified response over the picture.")
+        with gr.Row():
+            fm_source = gr.Radio(["photo", "painting", "result"], value="photo", label="image")
+            fm_layer = gr.Dropdown(list(LAYERS), value=first_content, label="layer")
+            fm_count = gr.Slider(1, 64, value=_default(module.feature_grid, "count"), step=1,
+                                 label="channels shown")
+            normalise = module.features.NORMALISE_HELP
+            fm_normalise = gr.Radio(list(normalise),
+                                    value=_default(module.feature_grid, "normalise"),
+                                    label="scale each map to",
+                                    info="; ".join(f"{k}: {v}" for k, v in normalise.items()))
+            fm_button = gr.Button("Show feature maps")
+        fm_plot = gr.Plot(label="feature maps", format="png")
+
+    with gr.Tab("Gram matrices"):
+        gr.Markdown("Style is what the Gram matrix G = F Fᵀ records: which filters fire "
+                    "together, wherever they are. The optimiser drives the result's G/M "
+                    "towards the painting's; E_l measures the gap.")
+        with gr.Row():
+            gram_layer = gr.Dropdown(list(_CONV_LAYERS), label="layer",
+                                     value=next(iter(defaults.layer_weights), first_content))
+            gram_button = gr.Button("Compare Gram matrices")
+        gram_plot = gr.Plot(label="Gram matrices", format="png")
+
+    with gr.Tab("Reconstructions"):
+        gr.Markdown("Start from white noise and match only one thing (the paper's Fig. 1): "
+                    "the photo's features at a layer (content) or the painting's Gram matrices "
+                    "on the style layers up to it (style). Deeper content keeps the objects "
+                    "and loses the pixels; deeper style grows larger structures.")
+        with gr.Row():
+            rec_kind = gr.Radio(["content", "style"], value="content", label="match")
+            rec_layer = gr.Dropdown(list(_CONV_LAYERS), value=first_content, label="layer")
+            rec_size = gr.Slider(MIN_SIDE, MAX_SIZE, value=figure1["size"], step=1,
+                                 label="size (px, long side)")
+            rec_steps = gr.Slider(1, MAX_STEPS, value=figure1["steps"], step=1, label="steps")
+        with gr.Row():
+            rec_button = gr.Button("Reconstruct", variant="primary")
+            rec_stop = gr.Button("Stop", variant="stop")
+        rec_image = gr.Image(label="reconstruction", type="pil", interactive=False,
+                             format="png", height=360, elem_id="reconstruction")
+        rec_status = gr.Markdown("")
+    return types.SimpleNamespace(**{k: v for k, v in locals().items()
+                                    if isinstance(v, gr.components.Component)})
+
+
+def theme() -> gr.themes.Base:
+    """The default look with system fonts: nothing to fetch, not even from this server."""
+    system = ("ui-sans-serif", "system-ui", "Segoe UI", "Roboto", "Helvetica", "Arial",
+              "sans-serif")
+    mono = ("ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace")
+    return gr.themes.Default(font=system, font_mono=mono)
+
+
+#: Small results (a 128-px run) fill their frame instead of sitting in a corner of it.
+CSS = "#result img, #reconstruction img { width: 100%; height: 100%; object-fit: contain; }"
+
+
+def launch(
+    demo: gr.Blocks, host: str = "127.0.0.1", port: int | None = None, *,
+    max_upload_mb: float = MAX_UPLOAD_MB, quiet: bool = True,
+) -> str:
+    """Serve ``demo`` without blocking; returns the local URL. Raises GramscopeError when the
+    port is taken."""
+    try:
+        _, url, _ = demo.launch(
+            server_name=host, server_port=port, prevent_thread_lock=True, share=False,
+            quiet=quiet, max_file_size=f"{max_upload_mb:g}mb", ssr_mode=False,
+            mcp_server=False, pwa=False, enable_monitoring=False, theme=theme(), css=CSS,
+            show_error=True,
+        )
+    except OSError as exc:
+        raise GramscopeError(
+            f"cannot serve on {host}:{port} ({exc}); pick another with --port"
+        ) from None
+    return url

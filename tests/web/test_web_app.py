@@ -1,0 +1,240 @@
+"""The demo's handlers and its API: inputs, upload checks, streaming, Stop, per-visitor runs."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+import warnings
+from pathlib import Path
+
+import gradio as gr
+import pytest
+from PIL import Image
+
+from gramscope.errors import InputImageError
+from gramscope.image import read_metadata
+from gramscope.options import StyleOptions
+from gramscope.web.app import UPLOAD, RunControls, build_app, build_options, load_upload
+
+TINY = StyleOptions(size=48, scales=1, steps=4)
+
+# ---- controls and defaults ---------------------------------------------------------------
+
+
+def _component(demo: gr.Blocks, elem_id: str):
+    return next(b for b in demo.blocks.values() if getattr(b, "elem_id", None) == elem_id)
+
+
+def test_controls_start_at_the_style_options_defaults():
+    demo = build_app()
+    defaults = StyleOptions()
+    assert _component(demo, "size").value == defaults.size
+    assert _component(demo, "steps").value == defaults.steps
+    assert _component(demo, "coarse-steps").value == defaults.coarse_steps
+    assert _component(demo, "scales").value == defaults.scales
+    assert _component(demo, "ratio").value == pytest.approx(
+        math.log10(defaults.alpha / defaults.beta))
+    weights = [b.value for b in demo.blocks.values()
+               if isinstance(b, gr.Slider) and str(b.label).startswith("w ")]
+    assert weights == list(defaults.layer_weights.values())
+
+
+def test_controls_follow_other_starting_options():
+    demo = build_app(StyleOptions(size=2048, steps=3000, alpha=1e-3, beta=1.0))
+    size, steps = _component(demo, "size"), _component(demo, "steps")
+    assert (size.value, steps.value) == (2048, 3000)
+    assert size.maximum >= 2048 and steps.maximum >= 3000  # a slider must hold its value
+    assert _component(demo, "ratio").value == pytest.approx(-3)
+
+
+def test_build_options_maps_the_controls():
+    base = StyleOptions(beta=50.0, pooling="avg")
+    options = build_options(base, 128.0, 2.0, 7.0, 3.0, -6.0, ["conv3_2"], "adam", 4.0,
+                            "luminance", [0.5, 0, 0, 0, 0.25])
+    assert options.alpha == pytest.approx(1e-6 * 50.0) and options.beta == 50.0
+    assert options.scale_sizes == (64, 128) and options.steps_per_scale == (3, 7)
+    assert options.content_layers == ("conv3_2",)
+    assert options.layer_weights["conv1_1"] == 0.5 and options.layer_weights["conv5_1"] == 0.25
+    assert (options.optimizer, options.seed, options.color) == ("adam", 4, "luminance")
+    assert options.pooling == "avg"  # settings without a control keep the starting value
+
+
+def test_run_controls_are_per_session():
+    controls = RunControls()
+    mine, theirs = controls.start("a"), controls.start("b")
+    assert controls.stop("a") and mine() and not theirs()
+    controls.finish("a")
+    assert not controls.stop("a")  # finished: nothing to stop
+    controls.stop_all()
+    assert theirs()
+
+
+# ---- uploads -----------------------------------------------------------------------------
+
+
+def test_non_image_upload_is_refused_with_its_own_name(tmp_path: Path):
+    upload = tmp_path / "deep" / "notes.png"
+    upload.parent.mkdir()
+    upload.write_bytes(b"these are words, not pixels\n" * 20)
+    with pytest.raises(InputImageError, match="notes.png") as caught:
+        load_upload(upload)
+    assert str(upload.parent) not in str(caught.value)
+
+
+def test_too_many_pixels_are_refused_before_decoding(tmp_path: Path):
+    upload = tmp_path / "big.png"
+    Image.new("RGB", (200, 100), "red").save(upload)
+    with pytest.raises(InputImageError, match=r"big.png claims 200x100 pixels, more than the "
+                       r"0.01 MP allowed"):
+        load_upload(upload, max_pixels=10_000)
+    assert load_upload(upload, max_pixels=20_000).size == (200, 100)
+
+
+def test_a_bad_upload_warns_in_the_preview_and_fails_a_run_with_a_message(tmp_path: Path):
+    upload = tmp_path / "song.mp3"
+    upload.write_bytes(b"ID3\x03\x00" + bytes(300))
+    demo = build_app(TINY).demo_state
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        shown, choice, kept = demo.preview("tubingen", str(upload))
+    assert (shown, choice, kept) == (None, UPLOAD, None)  # switched to the upload, cleared it
+    assert any("song.mp3" in str(w.message) for w in caught)
+    run = demo.stylize(None, UPLOAD, str(upload), "starry_night", None, 48, 1, 2, 0, -6,
+                       ["conv4_2"], "lbfgs", 0, "none", 1, 0.2, 0.2, 0.2, 0.2, 0.2)
+    with pytest.raises(gr.Error, match="song.mp3"):
+        next(run)
+
+
+# ---- through the API, as a client sees it ------------------------------------------------
+
+def _arguments(served, steps: int) -> tuple:
+    """The /stylize inputs in order: samples, then size … image_every, then each w_l."""
+    return ("tubingen", None, "starry_night", None, served.options.size, 1, steps, 0, -6.0,
+            ["conv4_2"], "lbfgs", 0, "none", served.image_every,
+            *served.options.layer_weights.values())
+
+
+def _wait_for_images(job, count: int, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while sum(o[0] is not None for o in job.outputs()) < count:
+        assert not job.done(), "the run ended before it streamed the pictures"
+        assert time.monotonic() < deadline, "no pictures streamed"
+        time.sleep(0.05)
+
+
+def test_api_streams_pictures_and_delivers_the_png(served):
+    from gradio_client import Client
+
+    steps = 6
+    client = Client(served.url, verbose=False)
+    job = client.submit(*_arguments(served, steps), api_name="/stylize")
+    picture, chart, status, download = job.result(timeout=180)
+    outputs = job.outputs()
+    streamed = [o for o in outputs[:-1] if o[0] is not None]
+    assert len(streamed) >= steps // served.image_every - 1 >= 2  # intermediate pictures arrived
+    assert len({o[0] for o in streamed}) == len(streamed)  # each a new picture
+    assert chart["type"] == "matplotlib" and chart["plot"].startswith("data:image/png")
+    assert status.startswith("done") and f"step {steps}/{steps}" in status
+    with Image.open(download) as im:
+        assert im.format == "PNG" and max(im.size) == served.options.size
+    metadata = read_metadata(download)
+    assert metadata["options"]["steps"] == steps
+    assert metadata["options"]["alpha"] == pytest.approx(1e-6 * StyleOptions().beta)
+    assert metadata["content"] == "sample:tubingen" and metadata["interrupted"] is False
+
+
+def test_stop_keeps_the_latest_picture_and_touches_only_its_own_run(served):
+    from gradio_client import Client
+
+    visitor, other = Client(served.url, verbose=False), Client(served.url, verbose=False)
+    job = visitor.submit(*_arguments(served, served.options.steps), api_name="/stylize")
+    _wait_for_images(job, 2)
+    # Another visitor's Stop must not end this run.
+    assert other.predict(api_name="/stop") == "nothing is running"
+    time.sleep(0.3)
+    assert not job.done()
+    assert visitor.predict(api_name="/stop").startswith("stopping")
+    picture, _, status, download = job.result(timeout=60)
+    assert status.startswith("stopped")
+    metadata = read_metadata(download)
+    assert metadata["interrupted"] is True
+    assert 0 < metadata["steps_done"] < served.options.steps
+    with Image.open(picture) as shown, Image.open(download) as saved:
+        assert shown.size == saved.size  # the picture kept is the one offered for download
+
+
+def test_runs_queue_one_at_a_time(served):
+    """Two visitors: the second waits while the first computes (one run at a time)."""
+    from gradio_client import Client
+
+    first, second = Client(served.url, verbose=False), Client(served.url, verbose=False)
+    job1 = first.submit(*_arguments(served, served.options.steps), api_name="/stylize")
+    _wait_for_images(job1, 1)
+    job2 = second.submit(*_arguments(served, 4), api_name="/stylize")
+    queued = threading.Event()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not queued.is_set():
+        status = job2.status()
+        if status.code.name == "IN_QUEUE" and status.rank is not None:
+            queued.set()
+        time.sleep(0.05)
+    assert queued.is_set(), "the second visitor was not told a place in the queue"
+    assert not job2.outputs() or all(o[0] is None for o in job2.outputs())
+    first.predict(api_name="/stop")
+    job1.result(timeout=60)
+    assert job2.result(timeout=120)[2].startswith("done")
+
+
+# ---- explain tabs ------------------------------------------------------------------------
+
+def test_explain_tabs_draw_from_the_chosen_images(tiny_content):
+    from matplotlib.figure import Figure
+
+    demo = build_app(TINY).demo_state
+    grid = demo.feature_maps("painting", "conv2_1", 4, "channel", "tubingen", None,
+                             "starry_night", None, None, 48)
+    assert isinstance(grid, Figure)
+    assert "conv2_1: 4 strongest of 128" in grid.texts[0].get_text()
+    with pytest.raises(gr.Error, match="no result yet"):
+        demo.grams("conv1_1", "starry_night", None, None, 48)
+    grams = demo.grams("conv1_1", "starry_night", None, tiny_content, 48)
+    assert "conv1_1" in grams.texts[0].get_text() and "E_l" in grams.texts[0].get_text()
+
+
+def test_reconstruction_streams_from_noise_and_stops(tiny_content):
+    demo = build_app(TINY).demo_state
+    frames = demo.reconstruct(None, "style", "conv2_1", "tubingen", None, "starry_night", None,
+                              32, 50, 1)
+    first, status = next(frames)
+    assert status.startswith("matching the painting's Gram matrices on conv1_1, conv2_1")
+    second, status = next(frames)
+    assert first.size == second.size and max(first.size) == 32
+    assert first.tobytes() != second.tobytes()  # it is optimising
+    assert status.endswith("step 2/50")
+    assert demo.controls.stop("local")  # a session without a request is "local"
+    rest = list(frames)
+    assert len(rest) == 1 and rest[0][1].endswith("step 3/50")  # one more step, then its picture
+
+
+# ---- the command -------------------------------------------------------------------------
+
+def test_demo_command_checks_its_limits(capsys):
+    from gramscope.cli import main
+
+    assert main(["demo", "--max-runs", "0"]) == 2
+    assert "--max-runs must be 1 or more" in capsys.readouterr().err
+
+
+def test_a_taken_port_is_a_one_line_error():
+    import socket
+
+    from gramscope.errors import GramscopeError
+    from gramscope.web.app import launch
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(GramscopeError, match=f"127.0.0.1:{port}.*--port"):
+            launch(build_app(TINY), "127.0.0.1", port)
