@@ -1,0 +1,206 @@
+"""``gramscope video``: split a video into frames, stylise each, re-assemble with its audio.
+
+Decoding uses imageio's v3 API over imageio-ffmpeg's bundled ffmpeg; encoding streams frames
+to that same ffmpeg through :func:`imageio_ffmpeg.write_frames`, which also maps the source's
+audio track into the result (imageio v3's ``imwrite`` would need every frame in memory at
+once: 10 000 frames at 512×384 are 5.9 GB).
+
+Warm start and its trade-off. Optimising each frame from its own content image lands every
+frame in a different local minimum: brush strokes move from frame to frame (flicker), even
+with a fixed seed. Starting frame t from frame t−1's result (``init=<that file>``) keeps
+them closer: on a slow pan (bench/RESULTS_distributed.md) consecutive frames changed by
+6.5 pixel levels warm-started against 14.5 independent, the source itself by 4.2. The
+price is order: a
+warm-started frame can only start once its predecessor is finished. So the frames are cut
+into ``segments`` contiguous runs that proceed in parallel, each warm-started within
+itself; more segments mean more parallelism and a visible restart (a seam) at each
+segment boundary; one segment per worker keeps every worker busy with the fewest seams.
+``independent=True`` drops the warm start: every frame is its own job, the most
+parallelism, the most flicker.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from ..errors import GramscopeError, InputImageError, OptionsError
+from ..options import StyleOptions
+from .executors import Backend, Summary, execute
+from .jobs import ImageJob
+
+#: Audio codecs an MP4 can carry as they are; anything else is re-encoded to AAC.
+MP4_AUDIO_CODECS = frozenset({"aac", "mp3", "alac", "ac3", "eac3", "opus", "flac"})
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What the result must keep from the source."""
+
+    fps: float
+    audio_codec: str | None
+    size: tuple[int, int]
+
+
+def probe(path: Path) -> VideoInfo:
+    """Frame rate, audio codec (None without audio) and frame size of a video file."""
+    import imageio.v3 as iio
+
+    if not path.is_file():
+        raise InputImageError(f"video not found: {path}")
+    try:
+        meta = iio.immeta(path, plugin="FFMPEG")
+    except (OSError, RuntimeError, ValueError, IndexError) as exc:
+        raise InputImageError(f"{path} is not a video this tool can read ({exc})") from None
+    fps = float(meta.get("fps") or 0)
+    if not fps > 0:
+        raise InputImageError(f"{path} does not state a frame rate")
+    return VideoInfo(fps, meta.get("audio_codec"), tuple(meta.get("size", (0, 0))))
+
+
+def extract_frames(
+    path: Path, folder: Path, long_side: int, max_frames: int | None = None
+) -> list[Path]:
+    """Write the source frames as ``src_NNNNNN.png`` and return their paths in order.
+
+    Frames are stored at the result's ``long_side`` (the engine would resize them to it
+    anyway): 10 000 full-HD PNGs would take some 30 GB and most of the encoding time. They
+    are rewritten every run, so a changed video never meets stale frames.
+    """
+    import imageio.v3 as iio
+
+    from ..image import resize_long_side, save_image
+
+    folder.mkdir(parents=True, exist_ok=True)
+    frames = []
+    try:
+        for index, frame in enumerate(iio.imiter(path, plugin="FFMPEG")):  # (H, W, 3) uint8
+            if max_frames is not None and index >= max_frames:
+                break
+            image = resize_long_side(Image.fromarray(frame).convert("RGB"), long_side)
+            frames.append(save_image(image, folder / f"src_{index:06d}.png"))
+    except (OSError, RuntimeError) as exc:
+        raise InputImageError(f"could not decode {path}: {exc}") from None
+    if not frames:
+        raise InputImageError(f"{path} has no frames")
+    return frames
+
+
+def plan_video(
+    frames: Sequence[Path],
+    styles: Sequence[Path],
+    options: StyleOptions,
+    folder: Path,
+    *,
+    segments: int = 1,
+    independent: bool = False,
+) -> list[ImageJob]:
+    """One job per frame; within each of ``segments`` runs, frame t starts from t−1's result.
+
+    A warm-started frame names its predecessor in ``after``; the scheduler sets its
+    ``init`` once that result exists. Jobs stay in frame order: the scheduler starts
+    whatever is ready, so the first frames of all segments run side by side.
+    """
+    if segments < 1:
+        raise OptionsError(f"--segments must be 1 or more, not {segments}")
+    segments = min(segments, len(frames))
+    # Segment boundaries: as equal as possible, the first ones one frame longer.
+    starts = {-(-k * len(frames) // segments) for k in range(segments)}  # ceil
+    return [
+        ImageJob(frame, tuple(styles), options, folder / f"out_{index:06d}.png",
+                 after=None if independent or index in starts else index - 1,
+                 label=f"frame {index}")
+        for index, frame in enumerate(frames)
+    ]
+
+
+def assemble(frames: Sequence[Path], output: Path, info: VideoInfo, source: Path) -> Path:
+    """Encode ``frames`` to ``output`` (H.264) at the source's frame rate, with its audio."""
+    import imageio_ffmpeg
+
+    with Image.open(frames[0]) as first:
+        # yuv420p (what every player decodes) needs even sides: drop the odd last row/column.
+        width, height = first.width - first.width % 2, first.height - first.height % 2
+    partial = output.with_name(f".{output.name}.part{output.suffix}")
+    audio: dict[str, Any] = {}
+    if info.audio_codec:
+        audio = {"audio_path": str(source),
+                 "audio_codec": "copy" if info.audio_codec in MP4_AUDIO_CODECS else "aac"}
+    writer = imageio_ffmpeg.write_frames(
+        str(partial), (width, height), fps=info.fps, codec="libx264", macro_block_size=1,
+        ffmpeg_log_level="error", output_params=["-shortest"] if audio else None, **audio,
+    )
+    try:
+        writer.send(None)  # start ffmpeg
+        for path in frames:
+            with Image.open(path) as im:
+                frame = np.asarray(im.convert("RGB"))[:height, :width]  # (H, W, 3) uint8
+            if frame.shape[:2] != (height, width):
+                raise GramscopeError(f"{path} is {frame.shape[1]}x{frame.shape[0]}, "
+                                     f"not {width}x{height} like the first frame")
+            writer.send(np.ascontiguousarray(frame))
+        writer.close()
+    except (OSError, RuntimeError, GramscopeError) as exc:
+        writer.close()
+        partial.unlink(missing_ok=True)
+        raise GramscopeError(f"could not encode {output}: {exc}") from None
+    # Renamed only once ffmpeg has finished, so a half-written video is never left as output.
+    partial.replace(output)
+    return output
+
+
+def run_video(
+    source: Path,
+    styles: Sequence[Path],
+    options: StyleOptions,
+    output: Path,
+    backend: Backend,
+    *,
+    segments: int | None = None,
+    independent: bool = False,
+    max_frames: int | None = None,
+    keep_frames: bool = False,
+    overwrite: bool = False,
+    progress: bool = True,
+) -> tuple[Summary, Path | None]:
+    """Stylise every frame of ``source`` on an entered backend and write ``output`` (.mp4).
+
+    Frames live in ``OUTPUT_frames/`` until the video is written, so a stopped run resumes
+    there; the video is written only when every frame succeeded.
+    """
+    from ..image import load_image
+
+    try:
+        import imageio.v3  # noqa: F401
+        import imageio_ffmpeg  # noqa: F401
+    except ImportError:
+        raise GramscopeError("video needs imageio and its ffmpeg: pip install 'gramscope[video]'"
+                             ) from None
+    if output.suffix.lower() != ".mp4":
+        raise OptionsError(f"the video output {output} must end in .mp4")
+    if output.exists() and not overwrite:
+        raise GramscopeError(f"{output} exists; pass --overwrite to replace it")
+    if not output.parent.is_dir():
+        raise GramscopeError(f"cannot write {output}: folder {output.parent} does not exist")
+    for style in styles:
+        load_image(style)
+    info = probe(source)
+    folder = output.with_name(output.stem + "_frames")
+    frames = extract_frames(source, folder, options.size, max_frames)
+    jobs = plan_video(frames, styles, options, folder,
+                      segments=segments or backend.slots, independent=independent)
+    # Frames already done are skipped by their metadata even with --overwrite (which is
+    # about the video file): a resumed run must not redo them.
+    summary = execute(jobs, backend, progress=progress, unit="frame")
+    if summary.counts["failed"]:
+        return summary, None
+    assemble([job.output for job in jobs], output, info, source)
+    if not keep_frames:
+        shutil.rmtree(folder)
+    return summary, output

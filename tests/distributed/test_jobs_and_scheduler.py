@@ -1,0 +1,166 @@
+"""Jobs, their resumability and the scheduler, without Ray (local backends only)."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from gramscope.distributed import executors
+from gramscope.distributed.batch import collect_contents, output_names, plan_batch
+from gramscope.distributed.executors import SerialBackend, attempt, execute
+from gramscope.distributed.jobs import ImageJob, JobOutcome, is_done, run_job
+from gramscope.distributed.video import plan_video
+from gramscope.errors import GramscopeError
+from gramscope.options import StyleOptions
+
+TINY = StyleOptions(size=32, scales=1, steps=2)
+
+
+@pytest.mark.slow
+def test_a_job_is_done_only_for_the_same_options_and_input_bytes(image_files, tmp_path):
+    content, style = image_files
+    job = ImageJob(content, (style,), TINY, tmp_path / "out.png")
+    assert not is_done(job)
+    outcome = run_job(job)
+    assert outcome.status == "done" and job.output.exists()
+    assert is_done(job)
+    # Another setting, or other pixels under the same file name, must be redone.
+    assert not is_done(dataclasses.replace(job, options=TINY.replace(steps=3)))
+    Image.new("RGB", (40, 30), "red").save(content)
+    assert not is_done(job)
+
+
+def test_a_foreign_file_in_the_way_is_an_error_not_overwritten(image_files, tmp_path):
+    content, style = image_files
+    output = tmp_path / "out.png"
+    Image.new("RGB", (20, 20)).save(output)  # a PNG without gramscope metadata
+    with pytest.raises(GramscopeError, match="--overwrite"):
+        is_done(ImageJob(content, (style,), TINY, output))
+
+
+def test_a_bad_input_fails_at_once_and_other_errors_are_retried(image_files, tmp_path,
+                                                                 monkeypatch):
+    content, style = image_files
+    missing = ImageJob(tmp_path / "missing.png", (style,), TINY, tmp_path / "a.png")
+    outcome = attempt(missing, retries=3)
+    assert outcome.status == "failed" and outcome.attempts == 1
+    assert "not found" in outcome.message
+
+    calls = []
+
+    def flaky(job: ImageJob) -> JobOutcome:
+        calls.append(job)
+        if len(calls) < 3:
+            raise RuntimeError("transient")
+        return JobOutcome("done", job.output)
+
+    monkeypatch.setattr(executors, "run_job", flaky)
+    job = ImageJob(content, (style,), TINY, tmp_path / "b.png")
+    assert attempt(job, retries=2).status == "done" and len(calls) == 3
+    calls.clear()
+    given_up = attempt(job, retries=1)
+    assert (given_up.status, given_up.attempts) == ("failed", 2)
+    assert given_up.message == "RuntimeError: transient"
+
+
+class RecordingBackend:
+    """Finishes jobs in submission order; fails the outputs named in ``fail``."""
+
+    slots = 2
+    description = "recording"
+
+    def __init__(self, fail: set[str]) -> None:
+        self.fail = fail
+        self.submitted: list[ImageJob] = []
+
+    def submit(self, job: ImageJob) -> int:
+        self.submitted.append(job)
+        return len(self.submitted) - 1
+
+    def wait(self, handles):
+        handle = min(handles)
+        job = self.submitted[handle]
+        status = "failed" if job.output.name in self.fail else "done"
+        if status == "done":
+            Image.new("RGB", (16, 16)).save(job.output)
+        return [(handle, JobOutcome(status, job.output, message="boom"))]
+
+
+def test_warm_started_frames_wait_for_their_predecessor_and_restart_cold_after_a_failure(
+        image_files, tmp_path):
+    content, style = image_files
+    frames = [content] * 5
+    jobs = plan_video(frames, [style], TINY, tmp_path, segments=2)
+    # Two runs, [0, 1, 2] and [3, 4]: each frame after a run's first starts from the one before.
+    assert [j.after for j in jobs] == [None, 0, 1, None, 3]
+    backend = RecordingBackend(fail={"out_000001.png"})
+    summary = execute(jobs, backend, progress=False)
+    submitted = {j.output.name: j for j in backend.submitted}
+    order = list(submitted)
+    assert order.index("out_000001.png") > order.index("out_000000.png")
+    assert order.index("out_000002.png") > order.index("out_000001.png")
+    assert order.index("out_000003.png") < order.index("out_000001.png")  # runs in parallel
+    assert submitted["out_000001.png"].options.init == str(jobs[0].output)
+    assert submitted["out_000004.png"].options.init == str(jobs[3].output)
+    assert submitted["out_000003.png"].options.init == "content"  # a run's first frame
+    assert submitted["out_000002.png"].options.init == "content"  # its predecessor failed
+    assert [o.status for o in summary.outcomes] == ["done", "failed", "done", "done", "done"]
+    assert summary.exit_code == 1
+    assert any("frame 1: boom" in line for line in summary.lines())
+
+
+def test_independent_frames_have_no_order(image_files, tmp_path):
+    content, style = image_files
+    jobs = plan_video([content] * 3, [style], TINY, tmp_path, independent=True)
+    assert [j.after for j in jobs] == [None] * 3
+    assert {j.options.init for j in jobs} == {"content"}
+
+
+def test_a_folder_gives_its_images_and_a_glob_everything_it_matches(tmp_path):
+    for name in ("b.jpg", "a.png", "a.JPG", "notes.txt", ".hidden.png"):
+        (tmp_path / name).write_bytes(b"x")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "c.png").write_bytes(b"x")
+    assert [p.name for p in collect_contents(tmp_path)] == ["a.JPG", "a.png", "b.jpg"]
+    assert [p.name for p in collect_contents(str(tmp_path / "*.txt"))] == ["notes.txt"]
+    assert len(collect_contents(str(tmp_path / "**" / "*.png"))) == 2
+    with pytest.raises(GramscopeError, match="no images"):
+        collect_contents(str(tmp_path / "*.gif"))
+    files = collect_contents(tmp_path)
+    assert output_names(files) == ["a_JPG.png", "a_png.png", "b.png"]
+
+
+def test_a_batch_never_writes_over_its_own_input(tmp_path):
+    content = tmp_path / "photo.png"
+    with pytest.raises(GramscopeError, match="replace it"):
+        plan_batch([content], [content], TINY, tmp_path)
+
+
+def test_serial_backend_runs_a_batch_and_skips_it_the_second_time(image_files, tmp_path):
+    content, style = image_files
+    jobs = plan_batch([content], [style], TINY, tmp_path / "out")
+    (tmp_path / "out").mkdir()
+    with SerialBackend() as backend:
+        first = execute(jobs, backend, progress=False)
+        second = execute(jobs, backend, progress=False)
+        forced = execute(jobs, backend, progress=False, overwrite=True)
+    assert first.counts == {"done": 1, "skipped": 0, "failed": 0}
+    assert second.counts == {"done": 0, "skipped": 1, "failed": 0}
+    assert forced.counts["done"] == 1
+    assert Path(jobs[0].output).exists()
+
+
+def test_a_recursive_glob_never_takes_earlier_results_as_inputs(image_files, tmp_path):
+    from gramscope.distributed.batch import run_batch
+
+    content, style = image_files
+    (tmp_path / "out").mkdir()
+    Image.new("RGB", (20, 20)).save(tmp_path / "out" / "earlier.png")  # a result
+    backend = RecordingBackend(fail=set())
+    run_batch(str(tmp_path / "**" / "*.png"), [style], TINY, tmp_path / "out", backend,
+              progress=False)
+    assert sorted(job.content.name for job in backend.submitted) == ["content.png", "style.png"]
+    assert all(job.content.parent == tmp_path for job in backend.submitted)
