@@ -1,0 +1,21 @@
+"""See inside the network: feature maps, Gram matrices, the paper's figures, a report.
+
+Everything here consumes the one engine (:func:`gramscope.transfer.run`); matplotlib is
+needed only to draw (``pip install 'gramscope[explain]'``).
+"""
+
+from .anatomy import LossAnatomy, loss_anatomy
+from .compare import Comparison, compare_representations
+from .features import FeatureGrid, feature_grid, feature_maps, strongest_channels
+from .grams import GramViews, cluster_order, gram_views
+from .grid import Figure3, equivalent_ratio, figure3
+from .progress import Panel
+from .reconstruct import Figure1, figure1, reconstruct_content, synthesise_style
+from .report import write_report
+
+__all__ = [
+    "Comparison", "FeatureGrid", "Figure1", "Figure3", "GramViews", "LossAnatomy", "Panel",
+    "cluster_order", "compare_representations", "equivalent_ratio", "feature_grid",
+    "feature_maps", "figure1", "figure3", "gram_views", "loss_anatomy", "reconstruct_content",
+    "strongest_channels", "synthesise_style", "write_report",
+]

@@ -1,0 +1,375 @@
+"""``gramscope explain``: the report and each of its views as its own command.
+
+    gramscope explain CONTENT STYLE -o report/      (same as: gramscope explain report …)
+    gramscope explain figure1 | figure3 | features | gram | losses | compare …
+
+Long views show one progress bar over all their optimiser steps.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ..cli import _image_arguments, add_style_options, options_from_args
+from ..errors import GramscopeError, OptionsError
+from ..options import StyleOptions
+from ..transfer import StepRecord
+from .progress import OnStep
+
+#: The view used when ``gramscope explain`` is followed by image names.
+DEFAULT_VIEW = "report"
+
+
+class _DefaultView(argparse._SubParsersAction):  # argparse offers no public hook for this
+    """``explain CONTENT STYLE …`` means ``explain report CONTENT STYLE …``."""
+
+    class _AnyName(dict):
+        def __contains__(self, name: object) -> bool:  # accept image names as well as views
+            return True
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.choices = self._AnyName(self._name_parser_map)
+
+    def __call__(self, parser: Any, namespace: Any, values: Any, option_string: Any = None):
+        if values and values[0] not in self._name_parser_map:
+            values = [DEFAULT_VIEW, *values]
+        super().__call__(parser, namespace, values, option_string)
+
+
+class StepBar:
+    """One tqdm bar over every step of a view; the current panel's name beside it."""
+
+    def __init__(self, total: int, quiet: bool, what: str) -> None:
+        self.bar = None
+        if not quiet:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, unit="step", dynamic_ncols=True, file=sys.stderr,
+                            desc=what)
+        self.label = ""
+
+    def __call__(self, label: str, record: StepRecord) -> None:
+        if self.bar is None:
+            return
+        if label != self.label:
+            self.label = label
+            self.bar.set_postfix_str(label, refresh=False)
+        if self.bar.total is not None and self.bar.n >= self.bar.total:
+            self.bar.total += 1  # a diverged panel is being made again (progress.render_run)
+        self.bar.update(1)
+
+    def __enter__(self) -> OnStep:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _with_defaults(parser: argparse.ArgumentParser, defaults: dict[str, Any]) -> None:
+    """Give a view its own defaults and keep each flag's help text truthful about them."""
+    parser.set_defaults(**defaults)
+    for action in parser._actions:
+        if action.dest in defaults and action.help:
+            value = defaults[action.dest]
+            shown = ",".join(map(str, value)) if isinstance(value, tuple) else value
+            action.help = re.sub(r"\(default: [^)]*\)$", f"(default: {shown})", action.help)
+
+
+def _common(parser: argparse.ArgumentParser, output: str, help_output: str,
+            images: bool = True) -> None:
+    if images:
+        parser.add_argument("images", nargs="*", metavar="CONTENT STYLE",
+                            help="content and style image (files or sample names; default: "
+                            "tubingen starry_night)")
+    parser.add_argument("-o", "--output", type=Path, default=Path(output),
+                        help=f"{help_output} (default: {output})")
+    parser.add_argument("--overwrite", action="store_true", help="replace existing output")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+
+def _numbers(kind: type, what: str):
+    """An argparse type for a comma-separated list of ``kind`` with a readable error."""
+
+    def convert(text: str) -> tuple:
+        try:
+            return tuple(kind(part) for part in text.replace(",", " ").split())
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+
+    return convert
+
+
+def _check_png(path: Path, overwrite: bool) -> Path:
+    from ..cli import prepare_output
+
+    if path.suffix.lower() != ".png":
+        raise GramscopeError(f"figures are PNG files; give a name ending in .png, not {path}")
+    return prepare_output(path, overwrite)
+
+
+def _pair(images: Sequence[str]) -> tuple[Path, Path]:
+    from ..image import load_image
+
+    content, styles = _image_arguments(images)
+    if len(styles) != 1:
+        raise OptionsError("give one content and one style image")
+    load_image(content), load_image(styles[0])  # fail now, not after minutes of work
+    return content, styles[0]
+
+
+# ---- views ---------------------------------------------------------------------------
+
+#: Flags a figure sets itself (each run switches terms on and off).
+_FIGURE1_FIXED = ("alpha", "beta", "init", "style_layer_weights", "style_blend", "color",
+                  "style_scale", "style_representation", "balance_scales")
+_FIGURE3_FIXED = ("alpha", "style_layer_weights", "style_blend")
+
+
+def _add_report(subparsers: Any) -> None:
+    from .report import DEFAULT_FEATURE_LAYERS, DEFAULT_GRAM_LAYER
+
+    parser = subparsers.add_parser(
+        "report", help="stylise and write one self-contained HTML page explaining it",
+        description="Stylise CONTENT after STYLE and write OUTPUT/index.html (opens offline; "
+        "images embedded) with the result, feature maps, Gram matrices, the loss anatomy and "
+        "the Gram-against-mean/std comparison, plus each PNG, CSV and JSON beside it.",
+    )
+    _common(parser, "report", "folder for index.html and its PNGs")
+    parser.add_argument("--figures", type=_numbers(int, "figure numbers such as 1,3"),
+                        default=(), metavar="1,3",
+                        help="also add the paper's Figure 1 and/or 3 (about 15 min each)")
+    parser.add_argument("--no-compare", dest="compare", action="store_false",
+                        help="skip the mean/std comparison (saves one whole run)")
+    parser.add_argument("--feature-layers", type=_numbers(str, "layer names"),
+                        default=DEFAULT_FEATURE_LAYERS, metavar="LAYERS",
+                        help=f"layers to show feature maps of (default: "
+                        f"{','.join(DEFAULT_FEATURE_LAYERS)})")
+    parser.add_argument("--gram-layer", default=DEFAULT_GRAM_LAYER, metavar="LAYER",
+                        help=f"layer whose Gram matrices to show (default: {DEFAULT_GRAM_LAYER})")
+    add_style_options(parser)
+    parser.set_defaults(handler=cmd_report)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from .report import report_steps, write_report
+
+    options = options_from_args(args)
+    content, style = _pair(args.images)
+    with StepBar(report_steps(options, compare=args.compare, figures=args.figures),
+                 args.quiet, "report") as bar:
+        index = write_report(content, style, args.output, options, compare=args.compare,
+                             figures=args.figures, feature_layers=args.feature_layers,
+                             gram_layer=args.gram_layer, overwrite=args.overwrite, on_step=bar)
+    print(f"wrote {index}")
+    return 0
+
+
+def _add_figure1(subparsers: Any) -> None:
+    from .reconstruct import FIGURE1_DEFAULTS
+
+    parser = subparsers.add_parser(
+        "figure1", help="the paper's Figure 1: what each layer keeps",
+        description="Reconstruct CONTENT from white noise using one content layer at a time "
+        "(--content-layers), and synthesise STYLE's texture from the growing subsets of "
+        "--style-layers (conv1_1; conv1_1+conv2_1; …), as one labelled PNG.",
+    )
+    _common(parser, "figure1.png", "the figure (PNG)")
+    add_style_options(parser, skip=_FIGURE1_FIXED)
+    _with_defaults(parser, FIGURE1_DEFAULTS)
+    parser.set_defaults(handler=cmd_figure1)
+
+
+def cmd_figure1(args: argparse.Namespace) -> int:
+    from .reconstruct import figure1, figure1_steps
+
+    options = options_from_args(args)
+    content, style = _pair(args.images)
+    output = _check_png(args.output, args.overwrite)
+    with StepBar(figure1_steps(options), args.quiet, "figure 1") as bar:
+        figure = figure1(content, style, options, on_step=bar)
+    figure.save(output)
+    print(f"wrote {output}")
+    return 0
+
+
+def _add_figure3(subparsers: Any) -> None:
+    from .grid import FIGURE3_DEFAULTS
+
+    parser = subparsers.add_parser(
+        "figure3", help="the paper's Figure 3: α/β against the style layers",
+        description="Stylise CONTENT after STYLE for every growing subset of --style-layers "
+        "(rows) and every α/β (columns), as one labelled PNG. α/β default to the paper's "
+        "1e-5 … 1e-2 translated to this canvas size (see the figure's footnote).",
+    )
+    _common(parser, "figure3.png", "the figure (PNG)")
+    parser.add_argument("--ratios", type=_numbers(float, "numbers such as 1e-8,1e-6"),
+                        default=None, metavar="R,R,…",
+                        help="α/β of each column, as used (default: the paper's four columns "
+                        "translated to this size)")
+    add_style_options(parser, skip=_FIGURE3_FIXED)
+    _with_defaults(parser, FIGURE3_DEFAULTS)
+    parser.set_defaults(handler=cmd_figure3)
+
+
+def cmd_figure3(args: argparse.Namespace) -> int:
+    from .grid import figure3, figure3_steps
+    from .reconstruct import growing_subsets
+
+    options = options_from_args(args)
+    content, style = _pair(args.images)
+    output = _check_png(args.output, args.overwrite)
+    columns = len(args.ratios) if args.ratios else 4
+    subsets = growing_subsets(options.style_layers)
+    with StepBar(figure3_steps(options, len(subsets), columns), args.quiet, "figure 3") as bar:
+        figure = figure3(content, style, options, subsets=subsets, ratios=args.ratios,
+                         on_step=bar)
+    figure.save(output)
+    print(f"wrote {output}")
+    return 0
+
+
+def _network_flags(parser: argparse.ArgumentParser) -> None:
+    """Only the fields that choose the network and the image size."""
+    keep = {"size", "pooling", "normalisation", "weights", "device"}
+    import dataclasses
+
+    add_style_options(parser, skip=[f.name for f in dataclasses.fields(StyleOptions)
+                                    if f.name not in keep])
+    _with_defaults(parser, {"size": 256})
+
+
+def _add_features(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "features", help="a grid of one layer's strongest channel activations",
+        description="Show the channels of LAYER with the largest mean activation on IMAGE.",
+    )
+    parser.add_argument("image", metavar="IMAGE", help="an image file or sample name")
+    parser.add_argument("--layer", default="conv3_1", help="layer (default: conv3_1)")
+    parser.add_argument("--count", type=int, default=16, help="channels shown (default: 16)")
+    parser.add_argument("--normalise", choices=("channel", "layer"), default="channel",
+                        help="scale each map to its own maximum (channel) or all to the "
+                        "layer's (layer) (default: channel)")
+    _common(parser, "features.png", "the figure (PNG)", images=False)
+    _network_flags(parser)
+    parser.set_defaults(handler=cmd_features)
+
+
+def cmd_features(args: argparse.Namespace) -> int:
+    from ..samples import resolve_image_argument
+    from .features import feature_grid
+
+    output = _check_png(args.output, args.overwrite)
+    options = options_from_args(args)
+    grid = feature_grid(resolve_image_argument(args.image), args.layer, count=args.count,
+                        normalise=args.normalise, size=options.size, options=options)
+    grid.save(output)
+    print(f"wrote {output}")
+    return 0
+
+
+def _add_gram(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "gram", help="Gram matrices of a style image and a result, and their difference",
+        description="Heatmaps of G/M at LAYER for STYLE and RESULT (channels ordered by "
+        "clustering the style's), their difference, and the most mismatched channels.",
+    )
+    parser.add_argument("style", metavar="STYLE", help="style image (file or sample name)")
+    parser.add_argument("result", metavar="RESULT", help="the stylised image")
+    parser.add_argument("--layer", default="conv3_1", help="layer (default: conv3_1)")
+    parser.add_argument("--top", type=int, default=8,
+                        help="mismatched channels listed (default: 8)")
+    _common(parser, "gram.png", "the figure (PNG)", images=False)
+    _network_flags(parser)
+    parser.set_defaults(handler=cmd_gram)
+
+
+def cmd_gram(args: argparse.Namespace) -> int:
+    from ..samples import resolve_image_argument
+    from .grams import gram_views
+
+    output = _check_png(args.output, args.overwrite)
+    options = options_from_args(args)
+    views = gram_views(resolve_image_argument(args.style), resolve_image_argument(args.result),
+                       args.layer, size=options.size, top=args.top, options=options)
+    views.save(output)
+    for channel, share in views.mismatched():
+        print(f"channel {channel}: {100 * share:.1f} % of {views.layer}'s style error")
+    print(f"wrote {output}")
+    return 0
+
+
+def _add_losses(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "losses", help="loss curves from a stylize sidecar (PNG, CSV, JSON)",
+        description="Draw α·L_content and each β·w_l·E_l over the steps recorded in SIDECAR "
+        "(the OUTPUT.png.json that gramscope stylize writes) and say which term dominates "
+        "when. Writes OUTPUT and the same stem with .csv and .json.",
+    )
+    parser.add_argument("sidecar", metavar="SIDECAR", type=Path,
+                        help="the .json written beside a stylize result")
+    _common(parser, "loss_anatomy.png", "the figure (PNG)", images=False)
+    parser.set_defaults(handler=cmd_losses)
+
+
+def cmd_losses(args: argparse.Namespace) -> int:
+    from .anatomy import LossAnatomy
+
+    output = _check_png(args.output, args.overwrite)
+    anatomy = LossAnatomy.from_sidecar(args.sidecar)
+    for path in (output.with_suffix(".csv"), output.with_suffix(".json")):
+        if path.exists() and not args.overwrite:
+            raise GramscopeError(f"{path} exists; pass --overwrite to replace it")
+    paths = anatomy.save(output.parent, output.stem)
+    print(f"largest term: {anatomy.summary()}")
+    print("wrote " + ", ".join(map(str, paths)))
+    return 0
+
+
+def _add_compare(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "compare", help="Gram matrices against per-channel mean/std (Li et al. 2017)",
+        description="Stylise CONTENT after STYLE twice, matching Gram matrices and then only "
+        "each channel's mean and standard deviation, side by side.",
+    )
+    _common(parser, "compare.png", "the figure (PNG)")
+    add_style_options(parser, skip=("style_representation",))
+    parser.set_defaults(handler=cmd_compare)
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from .compare import compare_representations, comparison_steps
+
+    options = options_from_args(args)
+    content, style = _pair(args.images)
+    output = _check_png(args.output, args.overwrite)
+    with StepBar(comparison_steps(options), args.quiet, "compare") as bar:
+        comparison = compare_representations(content, style, options, on_step=bar)
+    comparison.save(output)
+    print(f"wrote {output}")
+    return 0
+
+
+def register(subparsers: Any) -> None:
+    """Add ``gramscope explain`` and its views to the main parser."""
+    parser = subparsers.add_parser(
+        "explain", help="see inside the network: report, paper figures, feature maps, Grams",
+        description="See why style transfer works. 'gramscope explain CONTENT STYLE -o "
+        "report/' writes the HTML report; the views below make one figure each.",
+    )
+    views = parser.add_subparsers(dest="view", metavar="VIEW", action=_DefaultView)
+    for add in (_add_report, _add_figure1, _add_figure3, _add_features, _add_gram,
+                _add_losses, _add_compare):
+        add(views)
+    parser.set_defaults(handler=lambda args: _usage(parser))
+
+
+def _usage(parser: argparse.ArgumentParser) -> int:
+    parser.print_help(sys.stderr)
+    return 2

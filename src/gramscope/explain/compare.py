@@ -1,0 +1,95 @@
+"""Why Gram matrices? The same transfer with two style representations, side by side.
+
+Li, Wang, Liu & Hou (2017), "Demystifying Neural Style Transfer": matching Gram matrices
+is minimising the maximum mean discrepancy between the two sets of feature vectors {f_k}
+(one per position) with the kernel k(x, y) = (xᵀy)²; matching only each channel's mean and
+standard deviation (the statistics batch normalisation keeps) is another distribution
+match that also transfers style. The Gram keeps which channels fire *together*; mean/std
+treats every channel on its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PIL import Image
+
+from ..image import resize_long_side
+from ..options import StyleOptions
+from ..transfer import ImageInput, as_image
+from ..vgg import VGG19
+from .plotting import figure_png, panel_figure, save_png
+from .progress import OnStep, Panel, render_run, total_steps
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+EXPLANATION = (
+    "Both results minimise the same α·L_content plus a style term on the same layers; only "
+    "the style statistic differs. Gram matching (the paper) compares G_ij = Σ_k F_ik F_jk, "
+    "which Li et al. (2017) showed is a maximum mean discrepancy between the style's and the "
+    "result's feature vectors with the polynomial kernel (xᵀy)². Mean/std matching compares "
+    "only each channel's average and spread, so it cannot ask two features to appear "
+    "together; it still moves colours and stroke statistics, but tends to keep less of the "
+    "style's structure. The two errors have different sizes, so the same α/β does not give "
+    "the same balance."
+)
+
+LABELS = {"gram": "Gram matrices (the paper)", "mean-std": "channel mean & std (Li et al. 2017)"}
+
+
+@dataclass
+class Comparison:
+    """One content/style pair stylised with each style representation."""
+
+    content: Image.Image
+    style: Image.Image
+    options: StyleOptions
+    panels: dict[str, Panel]
+
+    def figure(self) -> Figure:
+        size = self.options.size
+        row = [(resize_long_side(self.content, size), "content", ""),
+               (resize_long_side(self.style, size), "style", "")]
+        row += [(p.image, LABELS[name], f"{p.seconds:.0f} s") for name, p in self.panels.items()]
+        return panel_figure(
+            [row], row_labels=[""], panel_inches=3.2,
+            title="Why Gram matrices? The same transfer, two style statistics",
+            footer=f"α/β = {self.options.alpha / self.options.beta:.1e}, "
+                   f"style layers {', '.join(self.options.style_layers)}; "
+                   f"{sum(self.options.steps_per_scale)} steps each.",
+        )
+
+    def png(self) -> bytes:
+        return figure_png(self.figure())
+
+    def save(self, path: str | Path) -> Path:
+        return save_png(self.png(), path)
+
+
+def comparison_steps(options: StyleOptions | None = None) -> int:
+    return 2 * total_steps(options or StyleOptions())
+
+
+def compare_representations(
+    content: ImageInput, style: ImageInput, options: StyleOptions | None = None, *,
+    on_step: OnStep | None = None, net: VGG19 | None = None,
+    done: dict[str, Panel] | None = None,
+) -> Comparison:
+    """Run the transfer with ``style_representation`` 'gram' and 'mean-std'.
+
+    ``done`` may hold a run already made (e.g. the report's result) so it is not repeated.
+    """
+    settings = options or StyleOptions()
+    content_image, style_image = as_image(content), as_image(style)
+    panels = dict(done or {})
+    for representation in LABELS:
+        if representation not in panels:
+            panels[representation] = render_run(
+                LABELS[representation], content_image, style_image,
+                settings.replace(style_representation=representation),
+                on_step=on_step, net=net)
+    return Comparison(content_image, style_image, settings,
+                      {name: panels[name] for name in LABELS})

@@ -1,0 +1,176 @@
+"""What a Gram matrix records, and where a result's differs from the style's.
+
+G^l_ij = Σ_k F^l_ik F^l_jk says how often channels i and j fire *together*, summed over all
+positions, so it keeps which features co-occur and throws away where. Each Gram is shown
+divided by its own M_l (the engine compares them that way, exact when sizes agree):
+E_l = Σ_ij (G_ij/M − A_ij/M)² / (4 N_l²).
+
+Channels come in network order, which is arbitrary; ordering them by clustering the style
+Gram puts channels that fire together next to each other, so its blocks become visible.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+
+from ..errors import OptionsError
+from ..losses import gram_matrix
+from ..options import StyleOptions
+from ..transfer import ImageInput
+from ..vgg import VGG19, canonical_layer
+from .features import feature_maps
+from .plotting import figure_png, new_figure, save_png
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+
+def channel_similarity(gram: torch.Tensor) -> np.ndarray:
+    """Cosine similarity of channel responses: C_ij = G_ij / √(G_ii G_jj) (0 for dead ones)."""
+    g = gram.detach().double().cpu().numpy()
+    norms = np.sqrt(np.clip(np.diag(g), 0, None))
+    outer = np.outer(norms, norms)
+    return np.divide(g, outer, out=np.zeros_like(g), where=outer > 0)
+
+
+def cluster_order(gram: torch.Tensor) -> list[int]:
+    """A permutation of the channels that groups those which fire together.
+
+    Average-linkage agglomerative clustering on the distance 1 − C_ij; when two clusters
+    merge, their channel lists are joined in whichever orientation puts the two most
+    similar end channels side by side, so the leaf order runs smoothly across blocks.
+    """
+    similarity = channel_similarity(gram)
+    n = similarity.shape[0]
+    distance = 1.0 - similarity
+    np.fill_diagonal(distance, np.inf)
+    members: dict[int, list[int]] = {i: [i] for i in range(n)}
+    for _ in range(n - 1):
+        flat = int(np.argmin(distance))
+        i, j = divmod(flat, n)
+        a, b = members.pop(i), members.pop(j)
+        # Four ways to join two chains; keep the one whose touching ends are most alike.
+        joins = [(a, b), (a, b[::-1]), (a[::-1], b), (a[::-1], b[::-1])]
+        left, right = max(joins, key=lambda pair: similarity[pair[0][-1], pair[1][0]])
+        members[i] = left + right
+        size_a, size_b = len(a), len(b)
+        merged = (size_a * distance[i] + size_b * distance[j]) / (size_a + size_b)
+        distance[i, :] = merged
+        distance[:, i] = merged
+        distance[i, i] = np.inf
+        distance[j, :] = np.inf
+        distance[:, j] = np.inf
+    (order,) = members.values()
+    return order
+
+
+def mismatch_by_channel(difference: torch.Tensor) -> torch.Tensor:
+    """Each channel's share of E_l: Σ_j (G_ij/M − A_ij/M)², normalised to sum to 1.
+
+    The squared difference is symmetric, so row sums split Σ_ij exactly twice over channels.
+    """
+    rows = difference.pow(2).sum(dim=1)  # (N,)
+    total = rows.sum()
+    return rows / total if total > 0 else rows
+
+
+@dataclass
+class GramViews:
+    """Style Gram, result Gram and their difference at one layer (each divided by M)."""
+
+    layer: str
+    style: torch.Tensor  # (N, N) A / M_style
+    result: torch.Tensor  # (N, N) G / M_result
+    order: list[int]  # channel permutation from clustering the style Gram
+    top: int = 8
+
+    @property
+    def difference(self) -> torch.Tensor:
+        return self.result - self.style  # (N, N)
+
+    @property
+    def style_error(self) -> float:
+        """E_l for these two Grams: Σ (G/M − A/M)² / (4 N²)."""
+        n = self.style.shape[0]
+        return float(self.difference.pow(2).sum() / (4 * n**2))
+
+    def mismatched(self) -> list[tuple[int, float]]:
+        """(channel, share of E_l) for the ``top`` most mismatched channels, worst first."""
+        share = mismatch_by_channel(self.difference)
+        ranked = torch.sort(share, descending=True, stable=True)
+        count = min(self.top, share.numel())
+        return [(int(c), float(s)) for c, s in zip(ranked.indices[:count],
+                                                  ranked.values[:count], strict=True)]
+
+    def figure(self) -> Figure:
+        from matplotlib.colors import PowerNorm
+
+        idx = torch.tensor(self.order)
+        style = self.style[idx][:, idx].numpy()
+        result = self.result[idx][:, idx].numpy()
+        difference = self.difference[idx][:, idx].numpy()
+        figure = new_figure(15, 4.6)
+        axes = figure.subplots(1, 4, gridspec_kw={"width_ratios": [1, 1, 1, 0.8]})
+        top = float(max(style.max(), result.max(), 1e-12))
+        # √-scaled colours: a few large diagonal entries would otherwise hide the blocks.
+        norm = PowerNorm(0.5, vmin=0, vmax=top)
+        for ax, matrix, title in ((axes[0], style, "style image  A/M"),
+                                  (axes[1], result, "result  G/M")):
+            image = ax.imshow(matrix, cmap="viridis", norm=norm, interpolation="nearest")
+            ax.set_title(title, fontsize=10)
+            figure.colorbar(image, ax=ax, fraction=0.046, pad=0.03)
+        limit = float(np.percentile(np.abs(difference), 99.5)) or 1e-12
+        image = axes[2].imshow(difference, cmap="RdBu_r", vmin=-limit, vmax=limit,
+                               interpolation="nearest")
+        axes[2].set_title("difference  G/M − A/M", fontsize=10)
+        figure.colorbar(image, ax=axes[2], fraction=0.046, pad=0.03)
+        for ax in axes[:3]:
+            ax.set_xlabel("channel (clustered order)", fontsize=8)
+            ax.set_xticks([])
+            ax.set_yticks([])
+        worst = self.mismatched()
+        axes[3].barh([f"#{c}" for c, _ in worst][::-1], [100 * s for _, s in worst][::-1],
+                     color="#c0392b")
+        axes[3].set_xlabel("share of this layer's style error (%)", fontsize=8)
+        axes[3].set_title("most mismatched channels", fontsize=10)
+        axes[3].tick_params(labelsize=8)
+        figure.suptitle(
+            f"{self.layer}: Gram matrices ({self.style.shape[0]} channels, ordered by clustering "
+            f"the style Gram; colours √-scaled); E_l = {self.style_error:.3g}", fontsize=11)
+        figure.tight_layout(rect=(0, 0, 1, 0.94))
+        return figure
+
+    def png(self) -> bytes:
+        return figure_png(self.figure())
+
+    def save(self, path: str | Path) -> Path:
+        return save_png(self.png(), path)
+
+
+def normalised_gram(features: torch.Tensor) -> torch.Tensor:
+    """G / M for features shaped (1, N, H, W): (N, N)."""
+    return gram_matrix(features) / features[0, 0].numel()
+
+
+def gram_views(
+    style: ImageInput, result: ImageInput, layer: str, *, size: int = 256, top: int = 8,
+    options: StyleOptions | None = None, net: VGG19 | None = None,
+) -> GramViews:
+    """Compare the Gram matrices of ``style`` and ``result`` at ``layer``.
+
+    Both images are scaled to ``size`` px (long side); ``options`` chooses the network
+    (weights, pooling, normalisation) as the engine would.
+    """
+    layer = canonical_layer(layer)
+    if top < 1:
+        raise OptionsError(f"top must be 1 or more, not {top}")
+    style_gram = normalised_gram(feature_maps(style, [layer], size=size, options=options,
+                                              net=net)[layer])
+    result_gram = normalised_gram(feature_maps(result, [layer], size=size, options=options,
+                                               net=net)[layer])
+    return GramViews(layer, style_gram, result_gram, cluster_order(style_gram), top)

@@ -1,0 +1,168 @@
+"""Content against style: the paper's Figure 3.
+
+Rows match the style on a growing set of layers (conv1_1; conv1_1 … conv2_1; …
+conv1_1 … conv5_1); columns move α/β over four decades, from almost pure texture to
+almost the photo. Every cell is one run of the engine.
+
+About the α/β values. With the paper's exact formulas on the normalised network,
+L_content = ½ Σ (F − P)² sums over all N_l·M_l positions, while E_l is divided by M_l²
+(it compares size-normalised Gram matrices). So the balance between the two terms moves
+with 1/pixels, and the paper's printed α/β (1e-5 … 1e-2) give an almost untouched photo
+here. Measured on tubingen × starry_night, the paper's look at α/β = 1e-3 needs
+α/β ≈ 1e-7 at 512 × 384 px. The figure uses the equivalent values for its own size and
+labels each column with the value actually used and the paper's value it stands for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PIL import Image
+
+from ..errors import OptionsError
+from ..image import resize_long_side
+from ..options import StyleOptions
+from ..transfer import ImageInput, as_image
+from ..vgg import VGG19, canonical_layer
+from .plotting import figure_png, panel_figure, save_png
+from .progress import OnStep, Panel, render_run, total_steps
+from .reconstruct import growing_subsets, subset_label
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+#: The paper's Figure 3 columns.
+PAPER_RATIOS = (1e-5, 1e-4, 1e-3, 1e-2)
+
+#: Measured: our α/β that looks like the paper's 1e-3 at 512 × 384 px is ≈ 1e-7.
+RATIO_CALIBRATION = (1e-3, 1e-7, 512 * 384)  # (paper α/β, ours, at this many pixels)
+
+#: Figure settings that differ from a stylisation's defaults, and why:
+#: - white-noise start, as in the paper: a content start would keep the photo in every cell;
+#: - two scales: the coarse scale settles the layout from noise cheaply (20 cells must fit
+#:   in about fifteen minutes on two CPU cores);
+#: - average pooling: the paper's choice for synthesis.
+FIGURE3_DEFAULTS = {
+    "size": 128, "scales": 2, "coarse_steps": 80, "steps": 50, "pooling": "avg",
+    "init": "noise",
+}
+
+
+def equivalent_ratio(paper_ratio: float, pixels: int) -> float:
+    """Our α/β for the look of the paper's ``paper_ratio`` on an image of ``pixels``.
+
+    α·L_content grows with the pixel count and β·E_l does not, so the ratio scales with
+    1/pixels from the calibration point (see the module docstring).
+    """
+    paper, ours, at_pixels = RATIO_CALIBRATION
+    return paper_ratio * (ours / paper) * (at_pixels / pixels)
+
+
+def paper_ratio_for(ratio: float, pixels: int) -> float:
+    """The inverse of :func:`equivalent_ratio`: which paper α/β a value stands for."""
+    return ratio / equivalent_ratio(1.0, pixels)
+
+
+def schedule(options: StyleOptions) -> str:
+    """'80 at 64 px + 50 at 128 px': the coarse-to-fine steps, for a caption."""
+    return " + ".join(f"{steps} at {size} px" for size, steps in
+                      zip(options.scale_sizes, options.steps_per_scale, strict=True))
+
+
+def canvas_pixels(content: Image.Image, size: int) -> int:
+    width, height = resize_long_side(content, size).size
+    return width * height
+
+
+@dataclass
+class Figure3:
+    """The α/β × style-layers grid and how to draw it."""
+
+    content: Image.Image
+    style: Image.Image
+    options: StyleOptions
+    subsets: list[tuple[str, ...]]
+    ratios: list[float]
+    cells: dict[tuple[int, int], Panel] = field(default_factory=dict)
+
+    @property
+    def pixels(self) -> int:
+        return canvas_pixels(self.content, self.options.size)
+
+    def column_label(self, ratio: float) -> str:
+        return f"α/β = {ratio:.1e}\n(paper ≈ {paper_ratio_for(ratio, self.pixels):.0e})"
+
+    def figure(self) -> Figure:
+        rows = [
+            [(self.cells[r, c].image, self.column_label(ratio) if r == 0 else "", "")
+             for c, ratio in enumerate(self.ratios) if (r, c) in self.cells]
+            for r in range(len(self.subsets))
+        ]
+        filled = [i for i, row in enumerate(rows) if row]
+        width, height = resize_long_side(self.content, self.options.size).size
+        return panel_figure(
+            [rows[i] for i in filled],
+            row_labels=[subset_label(self.subsets[i]) for i in filled],
+            title="Content against style: α/β and the style layers (Gatys et al., Fig. 3)",
+            footer=(
+                f"Each cell: white noise → {schedule(self.options)} L-BFGS steps "
+                f"({width}×{height} px at the end), content layer "
+                f"{', '.join(self.options.content_layers)}; rows match the style from conv1_1 "
+                "up to the named layer. α/β is the value used; L_content sums over pixels "
+                "and E_l does not, so the paper's value for the same look is shown in brackets."
+            ),
+        )
+
+    def png(self) -> bytes:
+        return figure_png(self.figure())
+
+    def save(self, path: str | Path) -> Path:
+        return save_png(self.png(), path)
+
+
+def figure3_options(options: StyleOptions | None = None) -> StyleOptions:
+    """``options`` as given, or the stylisation defaults with :data:`FIGURE3_DEFAULTS`."""
+    return options if options is not None else StyleOptions(**FIGURE3_DEFAULTS)
+
+
+def default_ratios(content: ImageInput, options: StyleOptions) -> list[float]:
+    """The four paper columns translated to this figure's canvas."""
+    pixels = canvas_pixels(as_image(content), options.size)
+    return [equivalent_ratio(r, pixels) for r in PAPER_RATIOS]
+
+
+def figure3_steps(options: StyleOptions | None = None, rows: int = 5, columns: int = 4) -> int:
+    """Total optimiser steps of :func:`figure3`: the length of its progress bar."""
+    return total_steps(figure3_options(options)) * rows * columns
+
+
+def figure3(
+    content: ImageInput, style: ImageInput, options: StyleOptions | None = None, *,
+    subsets: Sequence[Sequence[str]] | None = None, ratios: Sequence[float] | None = None,
+    on_step: OnStep | None = None, net: VGG19 | None = None,
+) -> Figure3:
+    """Stylise ``content`` for every (style-layer subset, α/β) pair; β stays ``options.beta``.
+
+    ``ratios`` are the α/β values used (default: the paper's 1e-5 … 1e-2 translated to this
+    canvas by :func:`equivalent_ratio`).
+    """
+    settings = figure3_options(options)
+    content_image, style_image = as_image(content), as_image(style)
+    rows = [tuple(canonical_layer(n) for n in s) for s in (subsets or growing_subsets())]
+    columns = list(ratios) if ratios is not None else default_ratios(content_image, settings)
+    if not rows or not columns or any(not row for row in rows):
+        raise OptionsError("figure 3 needs at least one style-layer row and one α/β column")
+    if any(not r > 0 for r in columns):
+        raise OptionsError(f"α/β values must be more than zero, not {columns}")
+    result = Figure3(content_image, style_image, settings, rows, columns)
+    for r, layers in enumerate(rows):
+        for c, ratio in enumerate(columns):
+            cell = settings.replace(style_layers=layers, style_layer_weights=None,
+                                    alpha=ratio * settings.beta)
+            label = f"{subset_label(layers)}, α/β {ratio:.1e}"
+            result.cells[r, c] = render_run(label, content_image, style_image, cell,
+                                            on_step=on_step, net=net)
+    return result

@@ -1,0 +1,77 @@
+"""``gramscope explain …`` end to end, through the real entry point."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from PIL import Image
+
+from gramscope.cli import main
+
+FAST = ["--size", "32", "--scales", "1", "--steps", "2", "-q"]
+
+
+def test_bare_explain_writes_the_report(image_files, tmp_path, capsys):
+    content, style = image_files
+    folder = tmp_path / "report"
+    assert main(["explain", str(content), str(style), "-o", str(folder), "--no-compare",
+                 "--feature-layers", "conv1_1", "--gram-layer", "conv1_1", *FAST]) == 0
+    assert (folder / "index.html").is_file() and not (folder / "compare.png").exists()
+    assert "wrote" in capsys.readouterr().out
+
+
+def test_figure1_command(image_files, tmp_path):
+    content, style = image_files
+    out = tmp_path / "f1.png"
+    assert main(["explain", "figure1", str(content), str(style), "-o", str(out),
+                 "--content-layers", "conv1_2,conv2_2", "--style-layers", "conv1_1,conv2_1",
+                 *FAST]) == 0
+    assert Image.open(out).format == "PNG"
+
+
+def test_figure3_command(image_files, tmp_path):
+    content, style = image_files
+    out = tmp_path / "f3.png"
+    assert main(["explain", "figure3", str(content), str(style), "-o", str(out),
+                 "--style-layers", "conv1_1,conv2_1", "--ratios", "1e-6,1e-4",
+                 "--content-layers", "conv2_2", *FAST]) == 0
+    assert Image.open(out).size[0] > 200
+
+
+def test_features_gram_and_losses_commands(image_files, tmp_path, capsys):
+    content, style = image_files
+    assert main(["explain", "features", str(content), "--layer", "conv1_1", "--count", "4",
+                 "--size", "32", "-o", str(tmp_path / "feat.png")]) == 0
+    assert main(["explain", "gram", str(style), str(content), "--layer", "conv1_1",
+                 "--top", "3", "--size", "32", "-o", str(tmp_path / "gram.png")]) == 0
+    out = capsys.readouterr().out
+    assert out.count("% of conv1_1's style error") == 3
+    stylized = tmp_path / "s.png"
+    assert main(["stylize", str(content), str(style), "-o", str(stylized), *FAST]) == 0
+    sidecar = tmp_path / "s.png.json"
+    assert main(["explain", "losses", str(sidecar), "-o", str(tmp_path / "a.png")]) == 0
+    header = (tmp_path / "a.csv").read_text().splitlines()[0]
+    assert header.startswith("step,scale,content,conv1_1")
+    assert json.loads((tmp_path / "a.json").read_text())["phases"]
+
+
+def test_figure_defaults_show_in_help(capsys):
+    assert main(["explain", "figure1", "--help"]) == 0
+    text = capsys.readouterr().out
+    assert "(default: 128)" in text and "(default: avg)" in text
+    assert "--alpha" not in text  # each panel sets its own α, β
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["explain", "features", "tubingen", "--layer", "conv9_9", "-o", "x.png"], "unknown layer"),
+    (["explain", "figure1", "tubingen", "-o", "x.png"], "give a style image"),
+    (["explain", "figure3", "tubingen", "starry_night", "-o", "x.jpg"], "PNG"),
+    (["explain", "losses", "missing.json"], "does not exist"),
+])
+def test_bad_input_is_a_one_line_error(argv, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) != 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("gramscope: error:") and message in err[-1]
+    assert not any("Traceback" in line for line in err)

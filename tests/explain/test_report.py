@@ -1,0 +1,95 @@
+"""The HTML report: opens, embeds its pictures, fetches nothing."""
+
+from __future__ import annotations
+
+import base64
+import io
+from html.parser import HTMLParser
+
+import pytest
+from PIL import Image
+
+from gramscope.errors import GramscopeError
+from gramscope.explain.report import report_steps, write_report
+from gramscope.image import read_metadata
+from gramscope.options import StyleOptions
+
+TINY = StyleOptions(size=32, scales=1, steps=3)
+
+
+class Collector(HTMLParser):
+    """Every tag's attributes, and whether the tags balance."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.attributes: list[tuple[str, dict[str, str | None]]] = []
+        self.open: list[str] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.attributes.append((tag, dict(attrs)))
+        if tag not in {"meta", "img", "br", "link"}:
+            self.open.append(tag)
+
+    def handle_endtag(self, tag):
+        assert self.open and self.open[-1] == tag, f"</{tag}> closes {self.open[-1:]}"
+        self.open.pop()
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory, tiny_content, tiny_style):
+    folder = tmp_path_factory.mktemp("r") / "report"
+    steps: list[str] = []
+    index = write_report(tiny_content, tiny_style, folder, TINY,
+                         feature_layers=("conv1_1", "conv2_1"), gram_layer="conv1_1",
+                         on_step=lambda label, record: steps.append(label))
+    return index, steps
+
+
+def test_report_is_one_offline_page(report):
+    index, _ = report
+    page = Collector()
+    page.feed(index.read_text(encoding="utf-8"))
+    page.close()
+    assert page.open == []  # every tag closed
+    images = [attrs for tag, attrs in page.attributes if tag == "img"]
+    # result (3 pictures), 2 feature grids, Gram views, loss anatomy, comparison
+    assert len(images) == 8
+    for attrs in images:
+        src = attrs["src"] or ""
+        assert src.startswith("data:image/png;base64,")
+        picture = Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1])))
+        assert picture.format == "PNG" and min(picture.size) > 0
+        assert attrs["alt"]
+    for _, attrs in page.attributes:
+        for name in ("src", "href"):
+            value = (attrs.get(name) or "").lower()
+            assert not value.startswith(("http:", "https:", "//")), value
+    for _, attrs in page.attributes:
+        href = attrs.get("href")
+        if href:
+            assert (index.parent / href).is_file()  # links point at files beside the page
+    text = " ".join(page.text)
+    assert "Why Gram matrices?" in text and "Loss anatomy" in text and "Parameters" in text
+
+
+def test_report_writes_its_files_and_counts_its_steps(report):
+    index, steps = report
+    names = {p.name for p in index.parent.iterdir()}
+    assert {"index.html", "result.png", "content.png", "style.png", "features_conv1_1.png",
+            "gram_conv1_1.png", "loss_anatomy.png", "loss_anatomy.csv",
+            "loss_anatomy.json", "compare.png"} <= names
+    assert read_metadata(index.parent / "result.png")["options"]["size"] == 32
+    assert len(steps) == report_steps(TINY) == 6  # the result, then the mean/std run
+
+
+def test_report_refuses_to_replace_a_report(report, tiny_content, tiny_style):
+    index, _ = report
+    with pytest.raises(GramscopeError, match="--overwrite"):
+        write_report(tiny_content, tiny_style, index.parent, TINY)
+    with pytest.raises(GramscopeError, match="unknown figure 2"):
+        write_report(tiny_content, tiny_style, index.parent, TINY, figures=(2,),
+                     overwrite=True)
