@@ -40,7 +40,8 @@ lint: $(VENV)/.all
 	$(BIN)/ruff check src tests bench
 
 bench: $(VENV)/.all
-	$(BIN)/python bench/bench_foundation.py
+	$(BIN)/python bench/bench_pastiche.py
+	$(BIN)/python bench/bench_batch.py
 
 clean:
 	rm -rf $(VENV) $(OUT) build src/*.egg-info

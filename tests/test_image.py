@@ -29,6 +29,12 @@ def test_round_trip_and_metadata(tmp_path, tiny_content):
     assert read_metadata(path) == {"seed": 5, "name": "ü"}
     assert load_image(path).tobytes() == tiny_content.tobytes()
     assert not [p for p in os.listdir(tmp_path) if p.endswith(".part")]
+    umask = os.umask(0o022)
+    try:
+        path = save_image(tensor, tmp_path / "b.png")
+        assert path.stat().st_mode & 0o777 == 0o644  # as any other file, not mkstemp's 0600
+    finally:
+        os.umask(umask)
 
 
 def test_resize_keeps_aspect(tiny_content):

@@ -20,7 +20,7 @@ from PIL import Image
 
 from gramscope.errors import InputImageError
 from gramscope.image import MAX_ASPECT, MAX_PIXELS, MIN_SIDE, load_image
-from test_inputs import png_chunk  # tests/ is on sys.path (pytest's rootdir conftest)
+from tests.test_inputs import png_chunk
 
 #: Bounded so the whole module runs in a few seconds on two cores.
 FAST = settings(max_examples=150, deadline=None,

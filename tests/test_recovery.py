@@ -122,6 +122,24 @@ def test_nan_mid_run_is_recovered_from_the_last_good_image(tiny_content, tiny_st
     assert records[-1].total < records[0].total
 
 
+def test_a_diverging_step_restarts_from_the_best_image(tiny_content, tiny_style, monkeypatch):
+    real = transfer.Objective.loss_and_grad
+    calls = {"n": 0}
+
+    def leaping(self, image, scale):
+        calls["n"] += 1
+        parts = real(self, image, scale)
+        if calls["n"] == 5:  # as if L-BFGS had leapt to a saturated image
+            parts["total"] *= 100
+        return parts
+
+    monkeypatch.setattr(transfer.Objective, "loss_and_grad", leaping)
+    records = list(run(tiny_content, tiny_style, StyleOptions(size=40, scales=1, steps=8)))
+    assert [r.step for r in records] == list(range(1, 9))
+    assert any(r.event and r.event.startswith("diverged loss") for r in records)
+    assert max(r.total for r in records) <= transfer.DIVERGENCE_FACTOR * records[0].total
+
+
 def test_persistent_nan_stops_with_the_last_good_image(tiny_content, tiny_style, monkeypatch):
     real = transfer.Objective.loss_and_grad
     calls = {"n": 0}
@@ -136,7 +154,7 @@ def test_persistent_nan_stops_with_the_last_good_image(tiny_content, tiny_style,
     monkeypatch.setattr(transfer.Objective, "loss_and_grad", broken)
     records = list(run(tiny_content, tiny_style, StyleOptions(size=40, scales=1, steps=10)))
     last = records[-1]
-    assert last.failed and last.image is not None and "last good image" in last.event
+    assert last.failed and last.image is not None and "kept the best image" in last.event
     assert bool((last.image >= 0).all()) and not bool(last.image.isnan().any())
 
 

@@ -189,7 +189,7 @@ def _add_stylize(subparsers: Any) -> None:
     parser.set_defaults(handler=cmd_stylize)
 
 
-def _image_arguments(images: Sequence[str]) -> tuple[Path, list[Path]]:
+def image_arguments(images: Sequence[str]) -> tuple[Path, list[Path]]:
     from .samples import DEFAULT_CONTENT, DEFAULT_STYLE, resolve_image_argument, sample_path
 
     if not images:
@@ -234,7 +234,7 @@ def cmd_stylize(args: argparse.Namespace) -> int:
             raise OptionsError(f"--{flag.replace('_', '-')} must be 0 or more, not "
                                f"{getattr(args, flag)}")
     options = options_from_args(args)
-    content, styles = _image_arguments(args.images)
+    content, styles = image_arguments(args.images)
     # Fail now, not after the weights have loaded.
     for path in (content, *styles, *([options.init] if options.init not in ("content", "noise")
                                      else [])):

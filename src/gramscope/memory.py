@@ -40,6 +40,14 @@ def available_bytes() -> int:
         return 8 * 10**9
 
 
+def total_bytes() -> int:
+    """Physical memory (a constant of the machine, unlike what is free right now)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 8 * 10**9
+
+
 def lbfgs_history(pixels: int, available: int) -> int:
     """Remembered steps that fit in HISTORY_SHARE of memory (at most the usual 100)."""
     per_step = 2 * 3 * 4 * pixels
@@ -60,7 +68,7 @@ class MemoryPlan:
 
 def plan(pixels: int, tile_pixels: int | None, optimizer: str, available: int) -> MemoryPlan:
     seen = pixels if tile_pixels is None else min(pixels, tile_pixels)
-    history = lbfgs_history(pixels, available) if optimizer == "lbfgs" else 0
+    history = lbfgs_history(pixels, total_bytes()) if optimizer == "lbfgs" else 0
     extra_vectors = 2 * history if optimizer == "lbfgs" else 2  # Adam: two moments
     peak = (
         BASE_BYTES

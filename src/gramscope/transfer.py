@@ -34,8 +34,12 @@ from .options import StyleOptions
 from .tiling import tiled_features, tiled_grams, tiles
 from .vgg import CHANNELS, VGG19, canonical_layer, load_vgg19
 
-#: Times a scale is restarted from its last good image after a non-finite loss.
+#: Times a scale is restarted from its best image after a non-finite or diverged loss.
 MAX_RECOVERIES = 3
+#: A loss this many times the best seen at its scale means the optimiser has diverged:
+#: L-BFGS without a line search can leap to a saturated image and stay there (seen in about
+#: one run in twenty of the noise-started figure cells).
+DIVERGENCE_FACTOR = 4.0
 CHECKPOINT_VERSION = 1
 
 
@@ -253,6 +257,10 @@ class NonFiniteLoss(Exception):
     """Raised inside a step when the loss or its gradient is NaN or infinite."""
 
 
+class Diverged(Exception):
+    """The loss at the current image is far above the best one seen at this scale."""
+
+
 def initial_image(options: StyleOptions, content: torch.Tensor, generator: torch.Generator):
     if options.init == "content":
         return content.clone()
@@ -430,7 +438,9 @@ def run(
         tile = DEFAULT_TILE if options.tile_size is None else options.tile_size
         use_tile = tile if (final_plan.tiled and pixels > tile * tile) else None
         objective = Objective(net, options, net_content, style_ts, blend, alpha, use_tile)
-        history = memory.lbfgs_history(pixels, available)
+        # From the machine's total memory, not what is free now: the same seed must give the
+        # same image however busy the machine is.
+        history = memory.lbfgs_history(pixels, memory.total_bytes())
         first_step = 0
         if resume is not None:
             image, step = resume["image"].to(device), resume["step"]
@@ -448,28 +458,36 @@ def run(
         size = (content_t.shape[-1], content_t.shape[-2])
         recoveries = 0
         event: str | None = None
+        best_total, best_image = math.inf, current.image.detach().clone()
         i = first_step
         while i < n_steps:
             good = current.image.detach().clone()
             try:
                 current.step()
+                total = current.parts["total"]
+                if total > DIVERGENCE_FACTOR * best_total:
+                    raise Diverged
+                if total <= best_total:
+                    best_total, best_image = total, good  # the loss was measured at `good`
                 stopping = stop is not None and stop()
-            except NonFiniteLoss:
+            except (NonFiniteLoss, Diverged) as problem:
+                what = "diverged" if isinstance(problem, Diverged) else "non-finite"
                 recoveries += 1
                 if recoveries > MAX_RECOVERIES or not current.parts:
                     yield StepRecord(
                         step=step, scale=scale, size=size,
                         seconds=time.perf_counter() - started, content=float("nan"), style={},
                         beta=options.beta, tv=float("nan"), total=float("nan"),
-                        image=_presentable(good, options, content_t), failed=True,
-                        event="the loss kept turning NaN or infinite; kept the last good image "
-                        "(try a smaller learning rate, other weights or --optimizer adam)",
+                        image=_presentable(best_image, options, content_t), failed=True,
+                        event=f"the loss kept going {what}; kept the best image (try a "
+                        "smaller learning rate, other weights or --optimizer adam)",
                     )
                     return
-                # Restart this scale from the last good image with half the step size.
-                current = ScaleRun(objective, good, options, history, current.lr_factor / 2)
-                event = (f"non-finite loss at step {step + 1}: restarted the scale from the "
-                         f"last good image with learning rate ×{current.lr_factor:g}")
+                # Restart this scale from its best image with half the step size.
+                current = ScaleRun(objective, best_image, options, history,
+                                   current.lr_factor / 2)
+                event = (f"{what} loss at step {step + 1}: restarted the scale from its best "
+                         f"image with learning rate ×{current.lr_factor:g}")
                 continue
             except KeyboardInterrupt:
                 # Ctrl-C mid-step: the image is still a valid iterate; hand it over and end.

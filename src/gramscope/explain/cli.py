@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ..cli import _image_arguments, add_style_options, options_from_args
+from ..cli import add_style_options, image_arguments, options_from_args
 from ..errors import GramscopeError, OptionsError
 from ..options import StyleOptions
 from ..transfer import StepRecord
@@ -117,7 +117,7 @@ def _check_png(path: Path, overwrite: bool) -> Path:
 def _pair(images: Sequence[str]) -> tuple[Path, Path]:
     from ..image import load_image
 
-    content, styles = _image_arguments(images)
+    content, styles = image_arguments(images)
     if len(styles) != 1:
         raise OptionsError("give one content and one style image")
     load_image(content), load_image(styles[0])  # fail now, not after minutes of work
