@@ -118,3 +118,23 @@ def test_luminance_and_histogram_colour_control_keep_the_photo_colours(tiny_cont
     assert chroma_distance(luminance) < 0.5 * chroma_distance(plain)
     assert chroma_distance(histogram) < 0.5 * chroma_distance(plain)
     assert torch.is_tensor(to_tensor(luminance))
+
+
+def test_reference_size_scales_alpha_by_the_pixel_ratio(tiny_content, tiny_style):
+    """reference_size=32 at 64 px is the same run as the paper's literal loss with α divided
+    by the pixel ratio (about 4): the balance of a 32-px result, kept at 64 px."""
+    from gramscope.transfer import _pixels
+
+    assert StyleOptions().reference_size is None  # the paper's literal sum by default
+    ratio = _pixels(tiny_content.size, 32) / _pixels(tiny_content.size, 64)
+    assert ratio == pytest.approx(0.25, rel=0.05)
+
+    def last(**extra):
+        return list(run(tiny_content, tiny_style,
+                        StyleOptions(size=64, scales=1, steps=3, **extra)))[-1]
+
+    with_reference = last(reference_size=32)
+    by_hand = last(alpha=StyleOptions().alpha * ratio)
+    assert with_reference.total == by_hand.total  # records report the α actually used
+    assert with_reference.content == by_hand.content
+    assert last().content != by_hand.content

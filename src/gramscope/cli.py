@@ -81,7 +81,7 @@ def _parser_for(field: dataclasses.Field) -> tuple[Callable[[str], Any], str | N
         return _floats, "W,W,…"
     if annotation is float or float in args:
         return float, "X"
-    if annotation is int:
+    if annotation is int or int in args:
         return int, "N"
     return str, None
 
@@ -266,11 +266,11 @@ def cmd_stylize(args: argparse.Namespace) -> int:
                          "history": previous + [r.to_dict() for r in history]}
                 save_checkpoint(checkpoint_file, state)
             if bar is not None:
-                bar.update(1)
-                bar.set_postfix_str(
+                bar.set_postfix_str(  # before update(), which redraws: no lag of a step
                     f"{record.size[0]}x{record.size[1]} content {record.content:.3g} "
                     f"style {record.beta * sum(record.style.values()):.3g} "
                     f"total {record.total:.4g}", refresh=False)
+                bar.update(1)
     if latest is None:
         raise GramscopeError("the run stopped before it produced an image; nothing written")
     seconds = time.perf_counter() - started

@@ -37,7 +37,7 @@ class StyleOptions:
         "coarse-to-fine: a number of scales (each twice the previous, ending at --size) or "
         "explicit long sides such as 128,256,512; 1 is the paper's plain single-scale method",
     )
-    steps: int = _opt(16, "optimiser steps at the final scale")
+    steps: int = _opt(12, "optimiser steps at the final scale")
     coarse_steps: int | tuple[int, ...] = _opt(
         80, "optimiser steps at each coarser scale: one number for all, or one per coarse "
         "scale (smallest first)"
@@ -50,10 +50,15 @@ class StyleOptions:
         None, "w_l for each style layer (paper: 1/number of layers)"
     )
     alpha: float = _opt(
-        1e-4, "content weight α (α/β ≈ 1e-7 at 512 px gives the paper's look with its exact "
+        5e-5, "content weight α (α/β ≈ 1e-7 at 512 px gives the paper's look with its exact "
         "loss formulas; see the README)"
     )
     beta: float = _opt(1e3, "style weight β")
+    reference_size: int | None = _opt(
+        None, "keep the look of α/β at this long side for any size: α is scaled by the "
+        "pixel ratio (e.g. 512 with the default α/β for a 4096-px print); default: the "
+        "paper's literal sum, whose content weight grows with the pixels"
+    )
     tv_weight: float = _opt(
         0.0, "total-variation weight; not in the paper, off by default (a smoothness prior)"
     )
@@ -165,6 +170,13 @@ class StyleOptions:
                 )
             if sizes[-1] != self.size:
                 raise OptionsError(f"the last scale ({sizes[-1]}) must equal size ({self.size})")
+        if self.reference_size is not None and (
+            not isinstance(self.reference_size, int) or self.reference_size < MIN_SIDE
+        ):
+            raise OptionsError(
+                f"reference_size must be a whole number of at least {MIN_SIDE}, not "
+                f"{self.reference_size}"
+            )
         if self.tile_size is not None and (not isinstance(self.tile_size, int)
                                            or self.tile_size < 64):
             raise OptionsError(f"tile_size must be at least 64 px, not {self.tile_size}")

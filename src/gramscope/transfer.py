@@ -428,13 +428,18 @@ def run(
         if options.color == "luminance":
             style_ts = [luminance_only(s, like=content_t) for s in style_ts]
             net_content = luminance_only(content_t)
+        pixels = content_t[0, 0].numel()
         alpha = options.alpha
-        if options.balance_scales and scale < len(sizes) - 1:
+        if options.reference_size is not None:
+            # Departure (named option): α is meant for a result of reference_size px, and
+            # L_content grows with the pixels while E_l does not, so α is scaled by the pixel
+            # ratio to keep that balance at every size and every scale.
+            alpha *= _pixels(content_image.size, options.reference_size) / pixels
+        elif options.balance_scales and scale < len(sizes) - 1:
             # Departure (ours, optimisation only): L_content sums over positions while E_l is
             # size-normalised, so a coarse scale would weigh content by its pixel share; scale
             # α so each coarse scale approximates the final scale's balance.
-            alpha *= final_pixels / content_t[0, 0].numel()
-        pixels = content_t[0, 0].numel()
+            alpha *= final_pixels / pixels
         tile = DEFAULT_TILE if options.tile_size is None else options.tile_size
         use_tile = tile if (final_plan.tiled and pixels > tile * tile) else None
         objective = Objective(net, options, net_content, style_ts, blend, alpha, use_tile)
