@@ -235,10 +235,11 @@ def cmd_stylize(args: argparse.Namespace) -> int:
                                f"{getattr(args, flag)}")
     options = options_from_args(args)
     content, styles = image_arguments(args.images)
-    # Fail now, not after the weights have loaded.
-    for path in (content, *styles, *([options.init] if options.init not in ("content", "noise")
-                                     else [])):
-        load_image(path)
+    # Decoded once, now, so a bad file fails before the weights load; the engine takes the
+    # decoded images (the metadata still names the files).
+    content_image, style_images = load_image(content), [load_image(s) for s in styles]
+    if options.init not in ("content", "noise"):
+        load_image(options.init)
     output = prepare_output(args.output, args.overwrite or args.resume)
     checkpoint_file = checkpoint_path(output)
     resume = load_checkpoint(checkpoint_file) if args.resume else None
@@ -252,7 +253,8 @@ def cmd_stylize(args: argparse.Namespace) -> int:
     previous: list[dict] = resume.pop("history", []) if resume else []
     latest = None
     with stop.installed(), _progress(args.quiet, options, resume) as bar:
-        for record in run(content, styles, options, stop=stop, image_every=args.save_every,
+        for record in run(content_image, style_images, options, stop=stop,
+                          image_every=args.save_every,
                           checkpoint_every=args.checkpoint_every, resume=resume):
             history.append(record)
             if record.event:

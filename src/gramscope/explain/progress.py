@@ -16,7 +16,7 @@ from PIL import Image
 from ..errors import GramscopeError
 from ..image import to_pil
 from ..options import StyleOptions
-from ..transfer import ImageInput, StepRecord, run
+from ..transfer import DIVERGENCE_FACTOR, ImageInput, StepRecord, run
 from ..vgg import VGG19
 
 #: Called after every optimiser step of every panel: (panel label, the engine's record).
@@ -39,8 +39,9 @@ class Panel:
         return self.history[-1].total if self.history else float("nan")
 
 
-#: A run whose last loss is this many times its best at the final scale has diverged.
-DIVERGED = 4.0
+#: A run whose last loss is this many times its best at the final scale has diverged: the
+#: engine's own threshold, so both sides agree on what divergence is.
+DIVERGED = DIVERGENCE_FACTOR
 
 
 def diverged(history: list[StepRecord]) -> bool:
