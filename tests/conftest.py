@@ -10,7 +10,7 @@ from PIL import Image
 
 from gramscope.image import load_image, resize_long_side
 from gramscope.samples import sample_path
-from gramscope.transfer import cached_vgg19
+from gramscope.device import cached_vgg19
 
 
 @pytest.fixture(scope="session")

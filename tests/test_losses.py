@@ -78,8 +78,11 @@ def test_total_variation_by_hand():
 def test_mean_std_error_zero_for_same_statistics_and_positive_otherwise():
     F = features([[1, 2, 3, 4], [0, 1, 0, 2]], 2, 2)
     shuffled = F.flip(-1)  # same per-channel statistics, other positions
-    assert losses.mean_std_error(F, shuffled).item() == pytest.approx(0.0, abs=1e-6)
-    assert losses.mean_std_error(F, F + 1).item() == pytest.approx(1.0)  # mean shift of 1, /N·N
+    assert losses.mean_std_error(losses.mean_std(F), losses.mean_std(shuffled)).item() == (
+        pytest.approx(0.0, abs=1e-6))
+    # A mean shift of 1 in each of N channels, divided by N.
+    assert losses.mean_std_error(losses.mean_std(F), losses.mean_std(F + 1)).item() == (
+        pytest.approx(1.0))
 
 
 def test_total_loss_gradient_matches_finite_differences():

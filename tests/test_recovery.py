@@ -13,6 +13,7 @@ import pytest
 
 import gramscope
 from gramscope import transfer
+from gramscope.objective import Objective
 from gramscope.options import StyleOptions
 from gramscope.transfer import run
 
@@ -38,7 +39,7 @@ def test_killed_run_resumes_to_the_same_image(image_files, tmp_path):
     # Kill it hard (no chance to clean up) once it has checkpointed into the second scale.
     while time.time() < deadline and first.poll() is None:
         if ckpt.exists():
-            from gramscope.cli import load_checkpoint
+            from gramscope.checkpoint import load_checkpoint
 
             try:
                 if load_checkpoint(ckpt)["step"] >= 8:
@@ -104,7 +105,7 @@ def test_sigterm_keeps_the_latest_image(image_files, tmp_path):
 
 def test_nan_mid_run_is_recovered_from_the_last_good_image(tiny_content, tiny_style,
                                                            monkeypatch):
-    real = transfer.Objective.loss_and_grad
+    real = Objective.loss_and_grad
     calls = {"n": 0}
 
     def flaky(self, image, scale):
@@ -114,7 +115,7 @@ def test_nan_mid_run_is_recovered_from_the_last_good_image(tiny_content, tiny_st
             parts["total"] = math.nan
         return parts
 
-    monkeypatch.setattr(transfer.Objective, "loss_and_grad", flaky)
+    monkeypatch.setattr(Objective, "loss_and_grad", flaky)
     records = list(run(tiny_content, tiny_style, StyleOptions(size=40, scales=1, steps=6)))
     assert [r.step for r in records] == [1, 2, 3, 4, 5, 6]
     assert any(r.event and "restarted the scale" in r.event for r in records)
@@ -123,7 +124,7 @@ def test_nan_mid_run_is_recovered_from_the_last_good_image(tiny_content, tiny_st
 
 
 def test_a_diverging_step_restarts_from_the_best_image(tiny_content, tiny_style, monkeypatch):
-    real = transfer.Objective.loss_and_grad
+    real = Objective.loss_and_grad
     calls = {"n": 0}
 
     def leaping(self, image, scale):
@@ -133,7 +134,7 @@ def test_a_diverging_step_restarts_from_the_best_image(tiny_content, tiny_style,
             parts["total"] *= 100
         return parts
 
-    monkeypatch.setattr(transfer.Objective, "loss_and_grad", leaping)
+    monkeypatch.setattr(Objective, "loss_and_grad", leaping)
     records = list(run(tiny_content, tiny_style, StyleOptions(size=40, scales=1, steps=8)))
     assert [r.step for r in records] == list(range(1, 9))
     assert any(r.event and r.event.startswith("diverged loss") for r in records)
@@ -141,7 +142,7 @@ def test_a_diverging_step_restarts_from_the_best_image(tiny_content, tiny_style,
 
 
 def test_persistent_nan_stops_with_the_last_good_image(tiny_content, tiny_style, monkeypatch):
-    real = transfer.Objective.loss_and_grad
+    real = Objective.loss_and_grad
     calls = {"n": 0}
 
     def broken(self, image, scale):
@@ -151,7 +152,7 @@ def test_persistent_nan_stops_with_the_last_good_image(tiny_content, tiny_style,
             parts["total"] = math.inf
         return parts
 
-    monkeypatch.setattr(transfer.Objective, "loss_and_grad", broken)
+    monkeypatch.setattr(Objective, "loss_and_grad", broken)
     records = list(run(tiny_content, tiny_style, StyleOptions(size=40, scales=1, steps=10)))
     last = records[-1]
     assert last.failed and last.image is not None and "kept the best image" in last.event

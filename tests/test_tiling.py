@@ -10,7 +10,8 @@ from gramscope.errors import GramscopeError
 from gramscope.image import resize_long_side, to_tensor
 from gramscope.options import StyleOptions
 from gramscope.tiling import halo_for, receptive_radius, tiled_features, tiled_grams, tiles
-from gramscope.transfer import Objective, memory_plan
+from gramscope.memory import run_plan as memory_plan
+from gramscope.objective import Objective
 
 LAYERS = ["conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1"]
 

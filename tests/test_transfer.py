@@ -123,10 +123,10 @@ def test_luminance_and_histogram_colour_control_keep_the_photo_colours(tiny_cont
 def test_reference_size_scales_alpha_by_the_pixel_ratio(tiny_content, tiny_style):
     """reference_size=32 at 64 px is the same run as the paper's literal loss with α divided
     by the pixel ratio (about 4): the balance of a 32-px result, kept at 64 px."""
-    from gramscope.transfer import _pixels
+    from gramscope.memory import pixels_at
 
     assert StyleOptions().reference_size is None  # the paper's literal sum by default
-    ratio = _pixels(tiny_content.size, 32) / _pixels(tiny_content.size, 64)
+    ratio = pixels_at(tiny_content.size, 32) / pixels_at(tiny_content.size, 64)
     assert ratio == pytest.approx(0.25, rel=0.05)
 
     def last(**extra):

@@ -16,7 +16,10 @@ from .errors import GramscopeError
 from .image import to_pil
 from .interrupt import StopFlag
 from .options import StyleOptions
-from .transfer import ImageInput, StepRecord, cached_vgg19, resolve_device, run
+from .device import network_for, resolve_device
+from . import transfer
+from .transfer import ImageInput, StepRecord
+from .vgg import VGG19
 
 
 @dataclass
@@ -26,7 +29,13 @@ class Result:
     image: Image.Image
     history: list[StepRecord]
     metadata: dict[str, Any]
-    interrupted: bool = False
+    interrupted: bool = False  # stopped early, or failed (then ``failed`` is true too)
+    stopped: bool = False  # a stop was asked for (Ctrl-C, SIGTERM or ``stop()``)
+    failed: bool = False  # the loss could not be recovered; ``image`` is the best one
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.image.size
 
 
 def version() -> str:
@@ -53,7 +62,7 @@ def run_metadata(
 ) -> dict[str, Any]:
     """Everything needed to make the same picture again."""
     device = resolve_device(options.device)
-    net = cached_vgg19(options.weights, options.pooling, options.normalisation, str(device))
+    net = network_for(options)
     last = history[-1] if history else None
     return {
         "gramscope": version(),
@@ -77,36 +86,50 @@ def stylize(
     content: ImageInput,
     style: ImageInput | Sequence[ImageInput],
     *,
+    options: StyleOptions | None = None,
     on_step: Callable[[StepRecord], None] | None = None,
     stop: Callable[[], bool] | None = None,
     image_every: int = 0,
-    **options: Any,
+    checkpoint_every: int = 0,
+    resume: dict[str, Any] | None = None,
+    net: VGG19 | None = None,
+    announce_stop: bool = False,
+    **option_values: Any,
 ) -> Result:
     """Stylise ``content`` after ``style`` (a path, a PIL image or a list of them).
 
     Keyword options are the fields of :class:`~gramscope.options.StyleOptions`, with the
-    same defaults as the CLI. ``on_step`` sees every :class:`StepRecord` as it happens.
+    same defaults as the CLI (or pass ``options``; keywords then override its fields).
+    ``on_step`` sees every :class:`StepRecord` as it happens: the CLI's progress bar, its
+    checkpoints and the explain figures are such callbacks. ``checkpoint_every``,
+    ``resume`` and ``net`` are handed to :func:`gramscope.transfer.run`. Ctrl-C (or
+    SIGTERM) ends the run after the current step and still returns its picture;
+    ``announce_stop`` says so on stderr when it happens.
     """
-    settings = StyleOptions(**options)
+    settings = StyleOptions(**option_values) if options is None else (
+        options.replace(**option_values) if option_values else options)
     started = time.perf_counter()
     history: list[StepRecord] = []
     latest: torch.Tensor | None = None
-    ctrl_c = StopFlag(announce=False)
+    ctrl_c = StopFlag(announce=announce_stop)
 
     def stopping() -> bool:
         return ctrl_c() or (stop is not None and stop())
 
-    # Ctrl-C ends the run after the current step and still returns its picture.
     with ctrl_c.installed():
-        for record in run(content, style, settings, stop=stopping, image_every=image_every):
+        # Looked up on the module, not bound at import: tests replace the engine there.
+        for record in transfer.run(content, style, settings, stop=stopping,
+                                   image_every=image_every, checkpoint_every=checkpoint_every,
+                                   resume=resume, net=net):
             if record.image is not None:
                 latest = record.image
             history.append(record)
             if on_step is not None:
                 on_step(record)
-    interrupted = stopping() or (bool(history) and history[-1].failed)
+    failed = bool(history) and history[-1].failed
+    stopped = stopping()
     if latest is None:
-        raise GramscopeError("the run ended before it produced an image")
+        raise GramscopeError("the run stopped before it produced an image; nothing written")
     metadata = run_metadata(settings, content, style, history,
-                            time.perf_counter() - started, interrupted)
-    return Result(to_pil(latest), history, metadata, interrupted)
+                            time.perf_counter() - started, stopped or failed)
+    return Result(to_pil(latest), history, metadata, stopped or failed, stopped, failed)

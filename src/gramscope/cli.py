@@ -15,14 +15,12 @@ import importlib.util
 import json
 import math
 import sys
-import time
 import typing
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from .errors import GramscopeError, OptionsError
-from .interrupt import StopFlag
 from .options import StyleOptions
 
 #: Faces that add their own subcommand through ``register(subparsers)``.
@@ -134,33 +132,6 @@ def sidecar_path(output: Path) -> Path:
     return output.with_suffix(output.suffix + ".json")
 
 
-def checkpoint_path(output: Path) -> Path:
-    return output.with_suffix(output.suffix + ".ckpt")
-
-
-def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
-    import io
-
-    import torch
-
-    from .image import atomic_write_bytes
-
-    buffer = io.BytesIO()
-    torch.save(state, buffer)
-    atomic_write_bytes(path, buffer.getvalue())
-
-
-def load_checkpoint(path: Path) -> dict[str, Any]:
-    import torch
-
-    if not path.is_file():
-        raise GramscopeError(f"nothing to resume: {path} does not exist")
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception:  # corrupt or foreign: torch raises many kinds
-        raise GramscopeError(f"{path} is not a readable checkpoint") from None
-
-
 def _add_stylize(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "stylize", help="paint a photo in the style of one or more images",
@@ -224,15 +195,55 @@ def _progress(quiet: bool, options: StyleOptions, resume: dict | None) -> Iterat
         yield bar
 
 
-def cmd_stylize(args: argparse.Namespace) -> int:
-    from .api import run_metadata
-    from .image import load_image, save_image
-    from .transfer import run
-
+def _check_counts(args: argparse.Namespace) -> None:
     for flag in ("save_every", "checkpoint_every"):
         if getattr(args, flag) < 0:
             raise OptionsError(f"--{flag.replace('_', '-')} must be 0 or more, not "
                                f"{getattr(args, flag)}")
+
+
+class StylizeProgress:
+    """The CLI's consumer of the step stream: progress bar, events, the images saved every
+    N steps and the checkpoints."""
+
+    def __init__(self, args: argparse.Namespace, output: Path, bar: Any,
+                 previous: list[dict]) -> None:
+        from .checkpoint import checkpoint_path
+
+        self.args, self.bar, self.previous = args, bar, previous
+        self.checkpoint_file = checkpoint_path(output)
+        self.steps_dir = output.with_name(output.stem + "_steps")
+        self.records: list[dict] = []
+        if args.save_every:
+            self.steps_dir.mkdir(exist_ok=True)
+
+    def __call__(self, record: Any) -> None:
+        from .checkpoint import save_checkpoint
+        from .image import save_image
+
+        if not record.failed:
+            self.records.append(record.to_dict())
+        if record.event:
+            (self.bar.write if self.bar is not None else print)(f"gramscope: {record.event}")
+        if (record.image is not None and self.args.save_every
+                and record.step % self.args.save_every == 0):
+            save_image(record.image, self.steps_dir / f"step_{record.step:05d}.png")
+        if record.checkpoint is not None:
+            save_checkpoint(self.checkpoint_file,
+                            {**record.checkpoint, "history": self.previous + self.records})
+        if self.bar is not None:
+            self.bar.set_postfix_str(  # before update(), which redraws: no lag of a step
+                f"{record.size[0]}x{record.size[1]} content {record.content:.3g} "
+                f"style {record.style_total:.3g} total {record.total:.4g}", refresh=False)
+            self.bar.update(1)
+
+
+def cmd_stylize(args: argparse.Namespace) -> int:
+    from .api import describe_input, stylize
+    from .checkpoint import checkpoint_path, load_checkpoint
+    from .image import atomic_write_bytes, load_image, save_image
+
+    _check_counts(args)
     options = options_from_args(args)
     content, styles = image_arguments(args.images)
     # Decoded once, now, so a bad file fails before the weights load; the engine takes the
@@ -241,59 +252,33 @@ def cmd_stylize(args: argparse.Namespace) -> int:
     if options.init not in ("content", "noise"):
         load_image(options.init)
     output = prepare_output(args.output, args.overwrite or args.resume)
-    checkpoint_file = checkpoint_path(output)
-    resume = load_checkpoint(checkpoint_file) if args.resume else None
-    steps_dir = output.with_name(output.stem + "_steps")
-    if args.save_every:
-        steps_dir.mkdir(exist_ok=True)
-
-    stop = StopFlag()
-    started = time.perf_counter()
-    history: list[Any] = []
+    resume = load_checkpoint(checkpoint_path(output)) if args.resume else None
     previous: list[dict] = resume.pop("history", []) if resume else []
-    latest = None
-    with stop.installed(), _progress(args.quiet, options, resume) as bar:
-        for record in run(content_image, style_images, options, stop=stop,
-                          image_every=args.save_every,
-                          checkpoint_every=args.checkpoint_every, resume=resume):
-            history.append(record)
-            if record.event:
-                (bar.write if bar is not None else print)(f"gramscope: {record.event}")
-            if record.image is not None:
-                latest = record.image
-                if args.save_every and record.step % args.save_every == 0:
-                    save_image(latest, steps_dir / f"step_{record.step:05d}.png")
-            if record.checkpoint is not None:
-                state = {**record.checkpoint,
-                         "history": previous + [r.to_dict() for r in history]}
-                save_checkpoint(checkpoint_file, state)
-            if bar is not None:
-                bar.set_postfix_str(  # before update(), which redraws: no lag of a step
-                    f"{record.size[0]}x{record.size[1]} content {record.content:.3g} "
-                    f"style {record.beta * sum(record.style.values()):.3g} "
-                    f"total {record.total:.4g}", refresh=False)
-                bar.update(1)
-    if latest is None:
-        raise GramscopeError("the run stopped before it produced an image; nothing written")
-    seconds = time.perf_counter() - started
-    failed = bool(history) and history[-1].failed
-    metadata = run_metadata(options, content, styles, history, seconds,
-                            stop.requested or failed)
-    save_image(latest, output, metadata)
+    with _progress(args.quiet, options, resume) as bar:
+        progress = StylizeProgress(args, output, bar, previous)
+        result = stylize(content_image, style_images, options=options, on_step=progress,
+                         image_every=args.save_every, checkpoint_every=args.checkpoint_every,
+                         resume=resume, announce_stop=True)
+    metadata = {**result.metadata, "content": describe_input(content),
+                "styles": describe_input(styles)}
+    save_image(result.image, output, metadata)
     if args.sidecar:
-        from .image import atomic_write_bytes
-
-        records = previous + [r.to_dict() for r in history if not r.failed]
-        sidecar = {**metadata, "history": records}
+        sidecar = {**metadata, "history": previous + progress.records}
         atomic_write_bytes(sidecar_path(output), json.dumps(sidecar, indent=1).encode())
-    size = f"{latest.shape[-1]}x{latest.shape[-2]}"
-    if failed:
-        raise GramscopeError(f"{history[-1].event}: {output}")
-    if checkpoint_file.exists() and not stop.requested:
+    return _report(result, output, progress.checkpoint_file)
+
+
+def _report(result: Any, output: Path, checkpoint_file: Path) -> int:
+    """The closing line, and the exit status: 0 done, 130 stopped, an error if it failed."""
+    size = f"{result.size[0]}x{result.size[1]}"
+    seconds = result.metadata["seconds"]
+    if result.failed:
+        raise GramscopeError(f"{result.history[-1].event}: {output}")
+    if checkpoint_file.exists() and not result.stopped:
         checkpoint_file.unlink()  # finished: nothing left to resume
-    if stop.requested:
-        print(f"stopped at step {history[-1].step}; kept the latest image: {output} ({size}) "
-              f"after {seconds:.1f} s", file=sys.stderr)
+    if result.stopped:
+        print(f"stopped at step {result.history[-1].step}; kept the latest image: {output} "
+              f"({size}) after {seconds:.1f} s", file=sys.stderr)
         return 130
     print(f"wrote {output} ({size}) in {seconds:.1f} s")
     return 0

@@ -32,21 +32,53 @@ def gram_matrix(features: torch.Tensor) -> torch.Tensor:
     return flat @ flat.T  # (N, N)
 
 
+def positions(features: torch.Tensor) -> int:
+    """M_l: the number of positions (H·W) of a feature map shaped (1, N, H, W)."""
+    return features[0, 0].numel()
+
+
+def normalised_gram(features: torch.Tensor) -> torch.Tensor:
+    """G^l / M_l: the Gram matrix divided by its number of positions, (N, N).
+
+    Dividing each Gram matrix by its own M makes images of different sizes comparable;
+    for equal sizes it changes nothing in E_l (see :func:`gram_error`).
+    """
+    return gram_matrix(features) / positions(features)
+
+
+def gram_error(gram: torch.Tensor, target: torch.Tensor, n_filters: int) -> torch.Tensor:
+    """E_l from size-normalised Gram matrices G/M and A/M:  Σ_ij (G/M − A/M)² / (4 N_l²).
+
+    With equal sizes this is exactly the paper's eq. 4:
+    Σ (G/M − A/M)² / (4 N²) = Σ (G − A)² / (4 N² M²).
+    """
+    return (gram - target).pow(2).sum() / (4 * n_filters**2)
+
+
+def gram_error_and_gradient(
+    gram: torch.Tensor, m: int, target: torch.Tensor, n_filters: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """E_l and ∂E_l/∂G for an *unnormalised* Gram matrix G of M = ``m`` positions.
+
+    E = Σ (G/M − Â)² / (4N²)  ⇒  ∂E/∂G = (G/M − Â) / (2 N² M), with Â = A/M_style. The
+    tiled evaluation needs the derivative by G explicitly (see tiling.py).
+    """
+    difference = gram / m - target
+    return difference.pow(2).sum() / (4 * n_filters**2), difference / (2 * n_filters**2 * m)
+
+
 def layer_style_error(
     gram: torch.Tensor, target_gram: torch.Tensor, n_filters: int, positions: int,
     target_positions: int | None = None,
 ) -> torch.Tensor:
-    """E_l = 1 / (4 N_l² M_l²) · Σ_ij (G^l_ij − A^l_ij)²   (eq. 4).
+    """E_l = 1 / (4 N_l² M_l²) · Σ_ij (G^l_ij − A^l_ij)²   (eq. 4), from raw Gram matrices.
 
     When the style image has a different number of positions ``target_positions`` (another
-    size or aspect ratio), each Gram matrix is first divided by its own M; with equal sizes
-    this is exactly the paper's formula:
-    Σ (G/M − A/M)² / (4 N²) = Σ (G − A)² / (4 N² M²).
+    size or aspect ratio), each Gram matrix is first divided by its own M.
     """
     if target_positions is None:
         target_positions = positions
-    difference = gram / positions - target_gram / target_positions
-    return difference.pow(2).sum() / (4 * n_filters**2)
+    return gram_error(gram / positions, target_gram / target_positions, n_filters)
 
 
 def style_loss(errors: Mapping[str, torch.Tensor], layer_weights: Mapping[str, float]):
@@ -67,16 +99,24 @@ def total_variation(image: torch.Tensor) -> torch.Tensor:
     return dx.pow(2).sum() + dy.pow(2).sum()
 
 
-def mean_std_error(features: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Σ_i (μ_i − μ'_i)² + (σ_i − σ'_i)² / N: per-channel statistics instead of a Gram matrix.
+#: Added to the variance under the square root of the *generated* image's σ: its gradient
+#: is infinite where a channel is constant (a dead filter at the start).
+STD_EPS = 1e-8
 
-    Li et al. (2017), "Demystifying neural style transfer": matching these (batch-norm
-    statistics) transfers style too; Gram matching is an MMD with the kernel (xᵀy)².
-    Used by the explain report as a teaching contrast, not by default.
+
+def mean_std(features: torch.Tensor, eps: float = 0.0) -> torch.Tensor:
+    """Per-channel mean μ_i and standard deviation σ_i of F^l, stacked as (2, N)."""
+    flat = flatten_features(features)  # (N, M)
+    return torch.stack([flat.mean(dim=1), (flat.var(dim=1, unbiased=False) + eps).sqrt()])
+
+
+def mean_std_error(statistics: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Σ_i (μ_i − μ'_i)² + (σ_i − σ'_i)²  / N, from :func:`mean_std` statistics.
+
+    Li et al. (2017), "Demystifying neural style transfer": matching these per-channel
+    (batch-norm) statistics transfers style too, while Gram matching is an MMD with the
+    kernel (xᵀy)². The engine uses it as the style representation ``mean-std``, a teaching
+    contrast to the paper's Gram matrices; it is not the default.
     """
-    flat, flat_target = flatten_features(features), flatten_features(target)
-    mean, mean_target = flat.mean(dim=1), flat_target.mean(dim=1)
-    std = (flat.var(dim=1, unbiased=False) + 1e-8).sqrt()
-    std_target = (flat_target.var(dim=1, unbiased=False) + 1e-8).sqrt()
-    n = flat.shape[0]
-    return ((mean - mean_target).pow(2).sum() + (std - std_target).pow(2).sum()) / n
+    n = statistics.shape[1]
+    return ((statistics[0] - target[0]).pow(2).sum() + (statistics[1] - target[1]).pow(2).sum()) / n

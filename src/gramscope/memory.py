@@ -10,6 +10,12 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from .errors import GramscopeError
+
+if TYPE_CHECKING:
+    from .options import StyleOptions
 
 #: Bytes of activations kept for the backward pass per input pixel (measured, + 25 %).
 ACTIVATION_BYTES_PER_PIXEL = 2_800
@@ -77,3 +83,40 @@ def plan(pixels: int, tile_pixels: int | None, optimizer: str, available: int) -
         + extra_vectors * 3 * 4 * pixels
     )
     return MemoryPlan(pixels, seen, history, peak)
+
+
+#: Core tile side when a run is too large for one pass (about 1 MP: ~3 GB of activations).
+DEFAULT_TILE = 1024
+
+
+def pixels_at(size: tuple[int, int], long_side: int) -> int:
+    """Pixels of an image of ``size`` (width, height) resized to ``long_side``."""
+    width, height = size
+    scale = long_side / max(width, height)
+    return max(1, round(width * scale)) * max(1, round(height * scale))
+
+
+def run_plan(options: StyleOptions, content_size: tuple[int, int],
+             available: int | None = None) -> MemoryPlan:
+    """The final scale's memory plan; refuses a run that cannot fit, naming what would."""
+    available = available_bytes() if available is None else available
+    pixels = pixels_at(content_size, options.size)
+    tile = options.tile_size
+    if tile is None:
+        untiled = plan(pixels, None, options.optimizer, available)
+        if untiled.peak_bytes <= 0.8 * available:
+            return untiled
+        tile = DEFAULT_TILE
+    tiled = plan(pixels, tile * tile, options.optimizer, available)
+    if tiled.peak_bytes > 0.8 * available:
+        long_side = options.size
+        while long_side > 64 and plan(
+            pixels_at(content_size, long_side), tile * tile, options.optimizer, available
+        ).peak_bytes > 0.8 * available:
+            long_side = int(long_side * 0.9)
+        raise GramscopeError(
+            f"--size {options.size} needs about {tiled.peak_bytes / GB:.1f} GB but "
+            f"{available / GB:.1f} GB is available; the largest size that fits is "
+            f"about --size {long_side}"
+        )
+    return tiled

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 import torch
 
+from .losses import gram_matrix
+from .losses import positions as positions_of
 from .vgg import LAYERS, VGG19, canonical_layer, downsampling
 
 #: Tile origins are multiples of this: the stride of pool5, the coarsest grid.
@@ -125,8 +127,8 @@ def tiled_grams(
         for t in tiles(height, width, tile, halo):
             features = net(image[:, :, t.ey0:t.ey1, t.ex0:t.ex1], layers)
             for layer in layers:
-                core = t.core_of(features[layer], layer).flatten(2).squeeze(0)  # (N, m)
-                gram = core @ core.T
+                core = t.core_of(features[layer], layer)  # (1, N, h, w)
+                gram = gram_matrix(core)  # this tile's share of G
                 grams[layer] = gram if layer not in grams else grams[layer] + gram
-                positions[layer] += core.shape[1]
+                positions[layer] += positions_of(core)
     return grams, positions

@@ -98,7 +98,7 @@ def total_steps(options: StyleOptions) -> int:
 
 def network(options: StyleOptions) -> VGG19:
     """The engine's own cached network for ``options`` (same weights, pooling, scaling)."""
-    from ..transfer import cached_vgg19, resolve_device
+    from ..device import cached_vgg19, resolve_device
 
     return cached_vgg19(options.weights, options.pooling, options.normalisation,
                         str(resolve_device(options.device)))

@@ -34,7 +34,7 @@ def register(subparsers: Any) -> None:
 def cmd_demo(args: argparse.Namespace) -> int:
     from ..cli import options_from_args
     from ..errors import OptionsError
-    from ..transfer import cached_vgg19, resolve_device
+    from ..device import cached_vgg19, resolve_device
     from . import app
 
     limits = {

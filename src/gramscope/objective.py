@@ -1,0 +1,145 @@
+"""The objective at one scale: L_total = α L_content + β Σ_l w_l E_l (+ an optional TV term).
+
+Targets (P^l from the photo, A^l/M from each painting) are computed once per scale; each
+evaluation fills ``image.grad`` and returns the weighted terms for the step record. The
+formulas themselves live in :mod:`gramscope.losses`.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+
+from . import losses
+from .errors import OptionsError
+from .options import StyleOptions
+from .tiling import halo_for, tiled_features, tiled_grams, tiles
+from .vgg import CHANNELS, VGG19, canonical_layer
+
+
+class Objective:
+    """The paper's loss at one scale, with targets from the content and style images.
+
+    ``tile`` (core tile side in px) evaluates it tile by tile, exactly (see tiling.py).
+    """
+
+    def __init__(
+        self, net: VGG19, options: StyleOptions, content: torch.Tensor,
+        styles: Sequence[torch.Tensor], blend: Sequence[float], alpha: float,
+        tile: int | None = None,
+    ) -> None:
+        self.net, self.options, self.alpha, self.tile = net, options, alpha, tile
+        self.content_layers = [canonical_layer(name) for name in options.content_layers]
+        self.layer_weights = options.layer_weights
+        self.layers = sorted(set(self.content_layers) | set(self.layer_weights))
+        self.gram = options.style_representation == "gram"
+        # The gradient is computed with every coefficient divided by the largest one: the
+        # minimiser depends only on their ratios, and α = 1e-30 with β = 1e30 would
+        # otherwise overflow float32 in the backward pass. Reported values use the real ones.
+        self.norm = max(alpha, options.beta * max(self.layer_weights.values(), default=0.0),
+                        options.tv_weight, 1e-300)
+        if tile is not None and not self.gram:
+            raise OptionsError("the mean-std style representation is not available for tiled "
+                               "(very large) runs; use --style-representation gram")
+        with torch.no_grad():
+            if tile is None:
+                self.content_targets = net(content, self.content_layers)
+            else:
+                self.content_targets = tiled_features(net, content, self.content_layers, tile)
+            self.style_targets = self._blended_style_targets(styles, blend)
+
+    def _blended_style_targets(
+        self, styles: Sequence[torch.Tensor], blend: Sequence[float]
+    ) -> dict[str, torch.Tensor]:
+        targets: dict[str, torch.Tensor] = {}
+        for style, weight in zip(styles, blend, strict=True):
+            for layer, statistic in self._style_statistics(style).items():
+                # Several styles blend as a weighted mean of their size-normalised Grams.
+                previous = targets.get(layer)
+                target = statistic * weight
+                targets[layer] = target if previous is None else previous + target
+        return targets
+
+    def _style_statistics(self, style: torch.Tensor) -> dict[str, torch.Tensor]:
+        """A^l / M per style layer (or the per-channel mean and std for ``mean-std``)."""
+        if not self.layer_weights:
+            return {}
+        if self.tile is not None:
+            grams, positions = tiled_grams(self.net, style, self.layer_weights, self.tile)
+            return {layer: grams[layer] / positions[layer] for layer in grams}
+        features = self.net(style, self.layer_weights)
+        if self.gram:
+            return {layer: losses.normalised_gram(f) for layer, f in features.items()}
+        return {layer: losses.mean_std(f) for layer, f in features.items()}
+
+    def _style_error(self, layer: str, feature: torch.Tensor) -> torch.Tensor:
+        target = self.style_targets[layer]
+        if self.gram:
+            return losses.gram_error(losses.normalised_gram(feature), target, CHANNELS[layer])
+        return losses.mean_std_error(losses.mean_std(feature, losses.STD_EPS), target)
+
+    def _parts(self, content: Any, errors: dict[str, torch.Tensor], tv: Any) -> dict[str, Any]:
+        style = float(losses.style_loss(errors, self.layer_weights)) if errors else 0.0
+        total = losses.total_loss(float(content), style, self.alpha, self.options.beta) + float(tv)
+        return {
+            "content": self.alpha * float(content),
+            "style": {layer: self.layer_weights[layer] * float(e) for layer, e in errors.items()},
+            "tv": float(tv), "total": total,
+        }
+
+    def loss_and_grad(self, image: torch.Tensor, scale: float) -> dict[str, Any]:
+        """Evaluate the loss terms at ``image`` and put scale·∇L_total into ``image.grad``."""
+        if self.tile is not None:
+            return self._tiled_loss_and_grad(image, scale)
+        features = self.net(image, self.layers)
+        content = sum(
+            (losses.content_loss(features[layer], self.content_targets[layer])
+             for layer in self.content_layers), torch.zeros(()),
+        )
+        errors = {layer: self._style_error(layer, features[layer]) for layer in self.layer_weights}
+        style = losses.style_loss(errors, self.layer_weights) if errors else torch.zeros(())
+        tv = losses.total_variation(image) if self.options.tv_weight else torch.zeros(())
+        beta, tv_weight = self.options.beta / self.norm, self.options.tv_weight / self.norm
+        total = losses.total_loss(content, style, self.alpha / self.norm, beta) + tv_weight * tv
+        (total * scale).backward()
+        return self._parts(content.detach(), {k: v.detach() for k, v in errors.items()},
+                           self.options.tv_weight * float(tv.detach()))
+
+    def _tiled_loss_and_grad(self, image: torch.Tensor, scale: float) -> dict[str, Any]:
+        """Two passes (see tiling.py): whole-image Gram matrices, then each tile's gradient
+        through the surrogate ⟨∂E_l/∂G, F Fᵀ⟩, whose gradient is exactly ∂E_l/∂F."""
+        assert self.tile is not None
+        grams, positions = tiled_grams(self.net, image.detach(), self.layer_weights, self.tile)
+        errors, dE_dG = {}, {}
+        for layer, gram in grams.items():
+            errors[layer], dE_dG[layer] = losses.gram_error_and_gradient(
+                gram, positions[layer], self.style_targets[layer], CHANNELS[layer])
+        content_total = torch.zeros(())
+        height, width = image.shape[-2:]
+        for t in tiles(height, width, self.tile, self._halo):
+            window = image[:, :, t.ey0:t.ey1, t.ex0:t.ex1]
+            features = self.net(window, self.layers)
+            surrogate = torch.zeros(())
+            for layer in self.layer_weights:
+                core = losses.flatten_features(t.core_of(features[layer], layer))  # (N, m)
+                weight = self.options.beta * self.layer_weights[layer] / self.norm
+                surrogate = surrogate + weight * (dE_dG[layer] * (core @ core.T)).sum()
+            for layer in self.content_layers:
+                target = t.core_of_whole(self.content_targets[layer], layer)
+                term = losses.content_loss(t.core_of(features[layer], layer), target)
+                content_total = content_total + term.detach()
+                surrogate = surrogate + self.alpha / self.norm * term
+            (surrogate * scale).backward()
+        tv = 0.0
+        if self.options.tv_weight:
+            tv_term = losses.total_variation(image)
+            (self.options.tv_weight / self.norm * tv_term * scale).backward()
+            tv = self.options.tv_weight * float(tv_term.detach())
+        return self._parts(content_total, errors, tv)
+
+    @functools.cached_property
+    def _halo(self) -> int:
+        return halo_for(self.layers)
