@@ -143,6 +143,19 @@ class StyleOptions:
     def replace(self, **changes: Any) -> StyleOptions:
         return dataclasses.replace(self, **changes)
 
+    @property
+    def ratio(self) -> float:
+        """α/β (infinite when β is zero)."""
+        return self.alpha / self.beta if self.beta else math.inf
+
+    def with_ratio(self, ratio: float, **changes: Any) -> StyleOptions:
+        """The same options with α = ``ratio``·β (β keeps its value, or the one in
+        ``changes``): the one place α/β is turned into α."""
+        if not (isinstance(ratio, int | float) and math.isfinite(ratio) and ratio >= 0):
+            raise OptionsError(f"the ratio α/β must be a finite number zero or more, not {ratio}")
+        beta = changes.pop("beta", self.beta)
+        return self.replace(alpha=ratio * beta, beta=beta, **changes)
+
     # -- checks -------------------------------------------------------------------------
     def validate(self) -> None:
         from .image import MIN_SIDE
