@@ -81,34 +81,49 @@ class Objective:
             return losses.gram_error(losses.normalised_gram(feature), target, CHANNELS[layer])
         return losses.mean_std_error(losses.mean_std(feature, losses.STD_EPS), target)
 
-    def _parts(self, content: Any, errors: dict[str, torch.Tensor], tv: Any) -> dict[str, Any]:
-        style = float(losses.style_loss(errors, self.layer_weights)) if errors else 0.0
-        total = losses.total_loss(float(content), style, self.alpha, self.options.beta) + float(tv)
+    def _raw(self, content: torch.Tensor, style: torch.Tensor, tv: torch.Tensor,
+             errors: dict[str, torch.Tensor], device: torch.device) -> torch.Tensor:
+        """[L_content, Σ_l w_l E_l, L_tv, E_l for each style layer]: one fp32 tensor on the
+        device, so a step reads all its numbers back with a single synchronisation."""
+        terms = [content, style, tv, *(errors[layer] for layer in self.layer_weights)]
+        return torch.stack([t.detach().to(device, torch.float32).reshape(()) for t in terms])
+
+    def optimised_total(self, raw: torch.Tensor) -> torch.Tensor:
+        """L_total / norm from :meth:`_raw`'s values, on the device (what the gradient is of)."""
+        options = self.options
+        return (self.alpha * raw[0] + options.beta * raw[1] + options.tv_weight * raw[2]) / self.norm
+
+    def parts(self, raw: list[float]) -> dict[str, Any]:
+        """The weighted terms of a step record from :meth:`loss_and_grad`'s raw values."""
+        content, style, tv = raw[0], raw[1], self.options.tv_weight * raw[2]
+        total = losses.total_loss(content, style, self.alpha, self.options.beta) + tv
         return {
-            "content": self.alpha * float(content),
-            "style": {layer: self.layer_weights[layer] * float(e) for layer, e in errors.items()},
-            "tv": float(tv), "total": total,
+            "content": self.alpha * content,
+            "style": {layer: self.layer_weights[layer] * e
+                      for layer, e in zip(self.layer_weights, raw[3:], strict=True)},
+            "tv": tv, "total": total,
         }
 
-    def loss_and_grad(self, image: torch.Tensor, scale: float) -> dict[str, Any]:
-        """Evaluate the loss terms at ``image`` and put scale·∇L_total into ``image.grad``."""
+    def loss_and_grad(self, image: torch.Tensor, scale: float) -> torch.Tensor:
+        """Put scale·∇L_total at ``image`` into ``image.grad``; return the raw terms (see
+        :meth:`_raw`, and :meth:`parts` for the weighted values)."""
         if self.tile is not None:
             return self._tiled_loss_and_grad(image, scale)
+        zero = torch.zeros((), device=image.device)
         features = self.net(image, self.layers)
         content = sum(
             (losses.content_loss(features[layer], self.content_targets[layer])
-             for layer in self.content_layers), torch.zeros(()),
+             for layer in self.content_layers), zero,
         )
         errors = {layer: self._style_error(layer, features[layer]) for layer in self.layer_weights}
-        style = losses.style_loss(errors, self.layer_weights) if errors else torch.zeros(())
-        tv = losses.total_variation(image) if self.options.tv_weight else torch.zeros(())
+        style = losses.style_loss(errors, self.layer_weights) if errors else zero
+        tv = losses.total_variation(image) if self.options.tv_weight else zero
         beta, tv_weight = self.options.beta / self.norm, self.options.tv_weight / self.norm
         total = losses.total_loss(content, style, self.alpha / self.norm, beta) + tv_weight * tv
         (total * scale).backward()
-        return self._parts(content.detach(), {k: v.detach() for k, v in errors.items()},
-                           self.options.tv_weight * float(tv.detach()))
+        return self._raw(content, style, tv, errors, image.device)
 
-    def _tiled_loss_and_grad(self, image: torch.Tensor, scale: float) -> dict[str, Any]:
+    def _tiled_loss_and_grad(self, image: torch.Tensor, scale: float) -> torch.Tensor:
         """Two passes (see tiling.py): whole-image Gram matrices, then each tile's gradient
         through the surrogate ⟨∂E_l/∂G, F Fᵀ⟩, whose gradient is exactly ∂E_l/∂F."""
         assert self.tile is not None
@@ -117,12 +132,12 @@ class Objective:
         for layer, gram in grams.items():
             errors[layer], dE_dG[layer] = losses.gram_error_and_gradient(
                 gram, positions[layer], self.style_targets[layer], CHANNELS[layer])
-        content_total = torch.zeros(())
+        content_total = torch.zeros((), device=image.device)
         height, width = image.shape[-2:]
         for t in tiles(height, width, self.tile, self._halo):
             window = image[:, :, t.ey0:t.ey1, t.ex0:t.ex1]
             features = self.net(window, self.layers)
-            surrogate = torch.zeros(())
+            surrogate = torch.zeros((), device=image.device)
             for layer in self.layer_weights:
                 core = losses.flatten_features(t.core_of(features[layer], layer))  # (N, m)
                 weight = self.options.beta * self.layer_weights[layer] / self.norm
@@ -133,12 +148,12 @@ class Objective:
                 content_total = content_total + term.detach()
                 surrogate = surrogate + self.alpha / self.norm * term
             (surrogate * scale).backward()
-        tv = 0.0
+        tv = torch.zeros((), device=image.device)
         if self.options.tv_weight:
-            tv_term = losses.total_variation(image)
-            (self.options.tv_weight / self.norm * tv_term * scale).backward()
-            tv = self.options.tv_weight * float(tv_term.detach())
-        return self._parts(content_total, errors, tv)
+            tv = losses.total_variation(image)
+            (self.options.tv_weight / self.norm * tv * scale).backward()
+        style = losses.style_loss(errors, self.layer_weights) if errors else tv.new_zeros(())
+        return self._raw(content_total, style, tv, errors, image.device)
 
     @functools.cached_property
     def _halo(self) -> int:

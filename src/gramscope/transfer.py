@@ -149,9 +149,9 @@ class ScaleRun:
     def closure(self) -> torch.Tensor:
         self.optimizer.zero_grad(set_to_none=True)
         first = self.loss_scale is None
-        parts = self.objective.loss_and_grad(self.image, 1.0 if first else self.loss_scale)
+        raw = self.objective.loss_and_grad(self.image, 1.0 if first else self.loss_scale)
         grad = self.image.grad
-        if not math.isfinite(parts["total"]) or grad is None or not torch.isfinite(grad).all():
+        if grad is None:
             raise NonFiniteLoss
         if first:
             # The optimiser sees the loss times a constant that gives the first gradient an
@@ -161,16 +161,29 @@ class ScaleRun:
             rms = float(grad.pow(2).mean().sqrt())
             self.loss_scale = 1.0 / rms if rms > 0 and math.isfinite(rms) else 1.0
             grad.mul_(self.loss_scale)
-        self.parts = parts
-        return torch.tensor(parts["total"] * self.loss_scale)
+        # Checked after the step, with the losses, in one read-back (see step()).
+        self._raw = torch.cat([raw, torch.isfinite(grad).all().to(raw.dtype).view(1)])
+        return self.objective.optimised_total(raw) * self.loss_scale
 
     def step(self) -> None:
+        """One optimiser step; reads its numbers back from the device once.
+
+        A non-finite loss, gradient or image raises NonFiniteLoss after the step: the caller
+        restarts the scale from the image before it, so the update that was made is dropped.
+        """
         self.optimizer.step(self.closure)  # type: ignore[arg-type]
         with torch.no_grad():
             if self.options.optimizer == "adam":
                 self.image.clamp_(0, 255)
-            if not torch.isfinite(self.image).all():
-                raise NonFiniteLoss
+            image_finite = torch.isfinite(self.image).all().to(self._raw.dtype).view(1)
+            values = torch.cat([self._raw, image_finite]).tolist()  # the step's one sync
+        *raw, grad_finite, image_finite_ = values
+        if not (grad_finite and image_finite_ and all(map(math.isfinite, raw))):
+            raise NonFiniteLoss
+        parts = self.objective.parts(raw)
+        if not math.isfinite(parts["total"]):
+            raise NonFiniteLoss
+        self.parts = parts
 
     def restart(self, image: torch.Tensor) -> None:
         """Start this scale again from ``image`` with half the step size and a fresh
