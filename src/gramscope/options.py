@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from .errors import OptionsError
-from .vgg import canonical_layer
+from .vgg import Normalisation, Pooling, canonical_layer
 
 PAPER_STYLE_LAYERS = ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")
 PAPER_CONTENT_LAYERS = ("conv4_2",)
@@ -21,15 +22,37 @@ PAPER_CONTENT_LAYERS = ("conv4_2",)
 Optimizer = Literal["lbfgs", "adam"]
 ColorMode = Literal["none", "luminance", "histogram"]
 StyleRepresentation = Literal["gram", "mean-std"]
+#: The starts ``init`` names; any other value is an image file.
+NamedInit = Literal["content", "noise"]
+NAMED_INITS: tuple[str, ...] = get_args(NamedInit)
 
 
 def _opt(default: Any, help: str, **extra: Any) -> Any:
     return field(default=default, metadata={"help": help, **extra})
 
 
+def _choice(kind: Any, default: str, help: str) -> Any:
+    """A field taking one value of the ``Literal`` type ``kind``; the values are kept in its
+    ``choices`` metadata, where the CLI and :meth:`StyleOptions.validate` read them."""
+    return _opt(default, help, choices=get_args(kind))
+
+
 @dataclass(frozen=True)
 class StyleOptions:
-    """Settings of one run. Paper defaults unless a comment says otherwise."""
+    """Settings of one run, with their defaults.
+
+    The defaults are the paper's (Gatys et al. 2015) except these, each explained in the
+    help of the fields named and in the README's table of departures:
+
+    - ``scales`` (with ``coarse_steps`` and ``balance_scales``): coarse-to-fine over three
+      scales; the paper optimises at one size (``scales=1``).
+    - ``alpha``/``beta``: α/β = 5e-8, tuned for 512 px with the paper's literal sum over
+      positions; with these exact formulas the paper's printed 1e-3 … 1e-4 leave the photo
+      almost unchanged.
+    - ``pooling``: max, as the network was trained; the paper averages for synthesis.
+    - ``init``: the content image, which converges in far fewer steps; the paper's figures
+      start from white noise.
+    """
 
     size: int = _opt(512, "long side of the result in pixels")
     scales: tuple[int, ...] | int = _opt(
@@ -42,9 +65,11 @@ class StyleOptions:
         80, "optimiser steps at each coarser scale: one number for all, or one per coarse "
         "scale (smallest first)"
     )
-    content_layers: tuple[str, ...] = _opt(PAPER_CONTENT_LAYERS, "content layers (paper: conv4_2)")
+    content_layers: tuple[str, ...] = _opt(
+        PAPER_CONTENT_LAYERS, f"content layers (paper: {' '.join(PAPER_CONTENT_LAYERS)})"
+    )
     style_layers: tuple[str, ...] = _opt(
-        PAPER_STYLE_LAYERS, "style layers (paper: conv1_1 conv2_1 conv3_1 conv4_1 conv5_1)"
+        PAPER_STYLE_LAYERS, f"style layers (paper: {' '.join(PAPER_STYLE_LAYERS)})"
     )
     style_layer_weights: tuple[float, ...] | None = _opt(
         None, "w_l for each style layer (paper: 1/number of layers)"
@@ -68,30 +93,28 @@ class StyleOptions:
     style_scale: float = _opt(
         1.0, "style image long side relative to the result's: larger means larger brush strokes"
     )
-    optimizer: Optimizer = _opt("lbfgs", "lbfgs (the paper's) or adam", choices=("lbfgs", "adam"))
+    optimizer: Optimizer = _choice(Optimizer, "lbfgs", "lbfgs (the paper's) or adam")
     learning_rate: float | None = _opt(
         None, "step size (default: 1 for L-BFGS, 4 pixel levels for Adam)"
     )
     init: str = _opt("content", "start from 'content', 'noise' (white noise, the paper's figures) "
                      "or an image file")
     seed: int = _opt(0, "random seed: same seed, inputs and device give the same image")
-    pooling: Literal["max", "avg"] = _opt(
-        "max", "max (as trained) or avg (the paper's choice for synthesis)", choices=("max", "avg")
+    pooling: Pooling = _choice(
+        Pooling, "max", "max (as trained) or avg (the paper's choice for synthesis)"
     )
-    normalisation: Literal["mean-activation", "none"] = _opt(
-        "mean-activation",
+    normalisation: Normalisation = _choice(
+        Normalisation, "mean-activation",
         "the paper's rescaled network (each filter's mean activation 1) or 'none'",
-        choices=("mean-activation", "none"),
     )
-    color: ColorMode = _opt(
-        "none", "keep the photo's colours: 'luminance' (transfer on luminance only) or "
-        "'histogram' (recolour the style image first), Gatys et al. 2017",
-        choices=("none", "luminance", "histogram"),
+    color: ColorMode = _choice(
+        ColorMode, "none", "keep the photo's colours: 'luminance' (transfer on luminance only) "
+        "or 'histogram' (recolour the style image first), Gatys et al. 2017",
     )
-    style_representation: StyleRepresentation = _opt(
-        "gram",
+    style_representation: StyleRepresentation = _choice(
+        StyleRepresentation, "gram",
         "'gram' (the paper) or 'mean-std' (per-channel statistics, Li et al. 2017; a teaching "
-        "contrast)", choices=("gram", "mean-std"),
+        "contrast)",
     )
     balance_scales: bool = _opt(
         True, "scale α by the pixel ratio at coarse scales so content and style stay balanced"
@@ -156,111 +179,186 @@ class StyleOptions:
         beta = changes.pop("beta", self.beta)
         return self.replace(alpha=ratio * beta, beta=beta, **changes)
 
-    # -- checks -------------------------------------------------------------------------
+    @property
+    def init_file(self) -> Path | None:
+        """The image the run starts from, or None when ``init`` names a start."""
+        return None if self.init in NAMED_INITS else Path(self.init)
+
     def validate(self) -> None:
-        from .image import MIN_SIDE
-
-        def positive(name: str, value: float, allow_zero: bool = False) -> None:
-            number = isinstance(value, int | float) and not isinstance(value, bool)
-            if not number or not math.isfinite(value) or value < 0 or (
-                value == 0 and not allow_zero
-            ):
-                allowed = "zero or more" if allow_zero else "more than zero"
-                raise OptionsError(f"{name} must be a finite number {allowed}, not {value}")
-
-        if not isinstance(self.size, int) or self.size < MIN_SIDE:
-            raise OptionsError(
-                f"size must be a whole number of at least {MIN_SIDE}, not {self.size}"
-            )
-        if isinstance(self.scales, int):
-            if self.scales < 1:
-                raise OptionsError(f"scales must be 1 or more, not {self.scales}")
-        else:
-            sizes = tuple(self.scales)
-            if not sizes or any(s < MIN_SIDE for s in sizes) or list(sizes) != sorted(sizes):
-                raise OptionsError(
-                    f"scales must be increasing long sides of at least {MIN_SIDE} px, not {sizes}"
-                )
-            if sizes[-1] != self.size:
-                raise OptionsError(f"the last scale ({sizes[-1]}) must equal size ({self.size})")
-        if self.reference_size is not None and (
-            not isinstance(self.reference_size, int) or self.reference_size < MIN_SIDE
-        ):
-            raise OptionsError(
-                f"reference_size must be a whole number of at least {MIN_SIDE}, not "
-                f"{self.reference_size}"
-            )
-        if self.tile_size is not None and (not isinstance(self.tile_size, int)
-                                           or self.tile_size < 64):
-            raise OptionsError(f"tile_size must be at least 64 px, not {self.tile_size}")
-        counts = {"steps": [self.steps], "coarse_steps": (
-            list(self.coarse_steps) if isinstance(self.coarse_steps, tuple) else [self.coarse_steps]
-        )}
-        for name, values in counts.items():
-            for value in values:
-                if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                    raise OptionsError(f"{name} must be a whole number, 0 or more, not {value}")
-        if isinstance(self.coarse_steps, tuple) and len(self.coarse_steps) != len(
-            self.scale_sizes
-        ) - 1:
-            raise OptionsError(
-                f"{len(self.coarse_steps)} coarse step counts given for "
-                f"{len(self.scale_sizes) - 1} coarse scales; give one number or one per scale"
-            )
-        if not self.content_layers and not self.style_layers:
-            raise OptionsError("give at least one content layer or style layer")
-        for name in (*self.content_layers, *self.style_layers):
-            canonical_layer(name)
-        if len(set(map(canonical_layer, self.style_layers))) != len(self.style_layers):
-            raise OptionsError("style layers must not repeat")
-        if self.style_layer_weights is not None:
-            if len(self.style_layer_weights) != len(self.style_layers):
-                raise OptionsError(
-                    f"{len(self.style_layer_weights)} style layer weights given for "
-                    f"{len(self.style_layers)} style layers; give one per layer"
-                )
-            for w in self.style_layer_weights:
-                positive("each style layer weight", w, allow_zero=True)
-        positive("alpha", self.alpha, allow_zero=True)
-        positive("beta", self.beta, allow_zero=True)
-        if self.alpha == 0 and self.beta == 0:
-            raise OptionsError("alpha and beta must not both be zero: nothing would be optimised")
-        if self.style_layer_weights is not None and self.style_layers and not any(
-            self.style_layer_weights
-        ):
-            raise OptionsError(
-                "style layer weights must not all be zero (to drop the style term, give no "
-                "style layers)"
-            )
-        if not isinstance(self.seed, int) or isinstance(self.seed, bool) or not (
-            0 <= self.seed < 2**63
-        ):
-            raise OptionsError(f"seed must be a whole number from 0 to 2^63 - 1, not {self.seed}")
-        if self.init not in ("content", "noise") and not Path(self.init).is_file():
-            raise OptionsError(
-                f"init must be 'content', 'noise' or an existing image file; {self.init} not found"
-            )
-        positive("tv_weight", self.tv_weight, allow_zero=True)
-        positive("style_scale", self.style_scale)
-        if self.learning_rate is not None:
-            positive("learning_rate", self.learning_rate)
-        if self.style_blend is not None:
-            for w in self.style_blend:
-                positive("each style blend weight", w, allow_zero=True)
-            if sum(self.style_blend) <= 0:
-                raise OptionsError("style blend weights must not all be zero")
-        choices = {
-            "optimizer": ("lbfgs", "adam"), "pooling": ("max", "avg"),
-            "normalisation": ("mean-activation", "none"),
-            "color": ("none", "luminance", "histogram"),
-            "style_representation": ("gram", "mean-std"),
-        }
-        for name, allowed in choices.items():
-            if getattr(self, name) not in allowed:
-                raise OptionsError(
-                    f"{name} must be one of {', '.join(allowed)}, not {getattr(self, name)!r}"
-                )
+        """Raise :class:`OptionsError` for the first setting that cannot work, trying the
+        checks in :data:`_CHECKS` order."""
+        for name, check in _CHECKS:
+            check(self, name)
 
 
 #: Coarse-to-fine never starts below this long side: smaller, conv5_1 sees almost nothing.
 MIN_SCALE = 64
+
+
+# ---- checks -------------------------------------------------------------------------------
+# A check takes (options, field name) and raises OptionsError naming what is wrong; the
+# few that relate several fields are listed under the field they guard.
+
+Check = Callable[[StyleOptions, str], None]
+_FIELDS = {f.name: f for f in dataclasses.fields(StyleOptions)}
+
+
+def _finite(name: str, value: Any, *, allow_zero: bool) -> None:
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if not number or not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+        allowed = "zero or more" if allow_zero else "more than zero"
+        raise OptionsError(f"{name} must be a finite number {allowed}, not {value}")
+
+
+def _zero_or_more(options: StyleOptions, name: str) -> None:
+    _finite(name, getattr(options, name), allow_zero=True)
+
+
+def _more_than_zero(options: StyleOptions, name: str) -> None:
+    _finite(name, getattr(options, name), allow_zero=False)
+
+
+def _optional(check: Check) -> Check:
+    """``check``, skipped while the field is None (its default: decided later)."""
+
+    def optional(options: StyleOptions, name: str) -> None:
+        if getattr(options, name) is not None:
+            check(options, name)
+
+    return optional
+
+
+def _side(options: StyleOptions, name: str) -> None:
+    from .image import MIN_SIDE
+
+    value = getattr(options, name)
+    if not isinstance(value, int) or value < MIN_SIDE:
+        raise OptionsError(f"{name} must be a whole number of at least {MIN_SIDE}, not {value}")
+
+
+def _tile(options: StyleOptions, name: str) -> None:
+    value = getattr(options, name)
+    if not isinstance(value, int) or value < 64:
+        raise OptionsError(f"{name} must be at least 64 px, not {value}")
+
+
+def _scales(options: StyleOptions, name: str) -> None:
+    from .image import MIN_SIDE
+
+    if isinstance(options.scales, int):
+        if options.scales < 1:
+            raise OptionsError(f"scales must be 1 or more, not {options.scales}")
+        return
+    sizes = tuple(options.scales)
+    if not sizes or any(s < MIN_SIDE for s in sizes) or list(sizes) != sorted(sizes):
+        raise OptionsError(
+            f"scales must be increasing long sides of at least {MIN_SIDE} px, not {sizes}"
+        )
+    if sizes[-1] != options.size:
+        raise OptionsError(f"the last scale ({sizes[-1]}) must equal size ({options.size})")
+
+
+def _counts(name: str, values: list[Any]) -> None:
+    for value in values:
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise OptionsError(f"{name} must be a whole number, 0 or more, not {value}")
+
+
+def _step_count(options: StyleOptions, name: str) -> None:
+    _counts(name, [getattr(options, name)])
+
+
+def _coarse_steps(options: StyleOptions, name: str) -> None:
+    """One count for every coarse scale, or one per coarse scale."""
+    steps = options.coarse_steps
+    _counts(name, list(steps) if isinstance(steps, tuple) else [steps])
+    coarse = len(options.scale_sizes) - 1
+    if isinstance(steps, tuple) and len(steps) != coarse:
+        raise OptionsError(
+            f"{len(steps)} coarse step counts given for {coarse} coarse scales; give one "
+            "number or one per scale"
+        )
+
+
+def _layers(options: StyleOptions, name: str) -> None:
+    """Content and style layers: some layer, each one known, no style layer twice."""
+    if not options.content_layers and not options.style_layers:
+        raise OptionsError("give at least one content layer or style layer")
+    for layer in (*options.content_layers, *options.style_layers):
+        canonical_layer(layer)
+    if len(set(map(canonical_layer, options.style_layers))) != len(options.style_layers):
+        raise OptionsError("style layers must not repeat")
+
+
+def _one_weight_per_layer(options: StyleOptions, name: str) -> None:
+    weights = options.style_layer_weights or ()
+    if len(weights) != len(options.style_layers):
+        raise OptionsError(
+            f"{len(weights)} style layer weights given for {len(options.style_layers)} style "
+            "layers; give one per layer"
+        )
+    for w in weights:
+        _finite("each style layer weight", w, allow_zero=True)
+
+
+def _something_to_optimise(options: StyleOptions, name: str) -> None:
+    if options.alpha == 0 and options.beta == 0:
+        raise OptionsError("alpha and beta must not both be zero: nothing would be optimised")
+    weights = options.style_layer_weights
+    if weights is not None and options.style_layers and not any(weights):
+        raise OptionsError(
+            "style layer weights must not all be zero (to drop the style term, give no "
+            "style layers)"
+        )
+
+
+def _seed(options: StyleOptions, name: str) -> None:
+    seed = options.seed
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**63:
+        raise OptionsError(f"seed must be a whole number from 0 to 2^63 - 1, not {seed}")
+
+
+def _init(options: StyleOptions, name: str) -> None:
+    if options.init_file is not None and not options.init_file.is_file():
+        named = ", ".join(f"'{start}'" for start in NAMED_INITS)
+        raise OptionsError(
+            f"init must be {named} or an existing image file; {options.init} not found"
+        )
+
+
+def _blend_weights(options: StyleOptions, name: str) -> None:
+    weights = options.style_blend or ()
+    for w in weights:
+        _finite("each style blend weight", w, allow_zero=True)
+    if sum(weights) <= 0:
+        raise OptionsError("style blend weights must not all be zero")
+
+
+def _one_of(options: StyleOptions, name: str) -> None:
+    allowed = _FIELDS[name].metadata["choices"]
+    value = getattr(options, name)
+    if value not in allowed:
+        raise OptionsError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
+
+
+#: What :meth:`StyleOptions.validate` checks, in order: the first failure is reported.
+_CHECKS: tuple[tuple[str, Check], ...] = (
+    ("size", _side),
+    ("scales", _scales),
+    ("reference_size", _optional(_side)),
+    ("tile_size", _optional(_tile)),
+    ("steps", _step_count),
+    ("coarse_steps", _coarse_steps),
+    ("style_layers", _layers),
+    ("style_layer_weights", _optional(_one_weight_per_layer)),
+    ("alpha", _zero_or_more),
+    ("beta", _zero_or_more),
+    ("beta", _something_to_optimise),
+    ("seed", _seed),
+    ("init", _init),
+    ("tv_weight", _zero_or_more),
+    ("style_scale", _more_than_zero),
+    ("learning_rate", _optional(_more_than_zero)),
+    ("style_blend", _optional(_blend_weights)),
+    *((name, _one_of) for name, f in _FIELDS.items() if "choices" in f.metadata),
+)

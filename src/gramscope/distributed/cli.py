@@ -14,6 +14,7 @@ from typing import Any
 
 from ..cli import add_style_options, options_from_args
 from ..errors import OptionsError
+from ..options import PAPER_STYLE_LAYERS
 from .executors import DEFAULT_RETRIES, Backend, Summary, make_backend, print_summary
 
 
@@ -100,9 +101,8 @@ def _add_sweep(subparsers: Any) -> None:
         "sweep", help="a grid of settings as parallel jobs, on one labelled contact sheet",
         description="Stylise CONTENT after STYLE for every combination of the given values "
         "and draw them on one labelled sheet (the last axis across, the others down). "
-        "The paper's Figure 3: --style-layers conv1_1 conv1_1,conv2_1 "
-        "conv1_1,conv2_1,conv3_1 conv1_1,conv2_1,conv3_1,conv4_1 "
-        "conv1_1,conv2_1,conv3_1,conv4_1,conv5_1 --alpha-beta 1e-5,1e-4,1e-3,1e-2 "
+        f"The paper's Figure 3: --style-layers {_growing_layer_sets()} "
+        "--alpha-beta 1e-5,1e-4,1e-3,1e-2 "
         "(with this project's exact loss formulas the paper's look needs α/β near 1e-7 at "
         "512 px; the labels show the values used).",
     )
@@ -123,6 +123,12 @@ def _add_sweep(subparsers: Any) -> None:
     _add_run_options(parser)
     add_style_options(parser, skip=("style_layers",))
     parser.set_defaults(handler=cmd_sweep)
+
+
+def _growing_layer_sets() -> str:
+    """The rows of the paper's Figure 3 as --style-layers values: conv1_1, then up to
+    conv2_1, and so on to all of the paper's style layers."""
+    return " ".join(",".join(PAPER_STYLE_LAYERS[:k]) for k in range(1, len(PAPER_STYLE_LAYERS) + 1))
 
 
 def _ratios(text: str) -> list[float]:

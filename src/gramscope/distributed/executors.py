@@ -22,13 +22,13 @@ import os
 import sys
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ..errors import GramscopeError, OptionsError
-from .jobs import ImageJob, JobOutcome, is_done, run_job
+from .jobs import STATUSES, ImageJob, JobOutcome, is_done, run_job
 
 #: Retries of a job that raised something other than a GramscopeError.
 DEFAULT_RETRIES = 2
@@ -278,6 +278,12 @@ def make_backend(
     return ProcessPoolBackend(workers, retries)
 
 
+def status_counts(outcomes: Iterable[JobOutcome]) -> dict[str, int]:
+    """How many outcomes have each status, every status named (in STATUSES order)."""
+    statuses = [o.status for o in outcomes]
+    return {status: statuses.count(status) for status in STATUSES}
+
+
 @dataclass
 class Summary:
     """Outcomes in job order, and what to print about them."""
@@ -289,8 +295,7 @@ class Summary:
     counts: dict[str, int] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.counts = {status: sum(o.status == status for o in self.outcomes)
-                       for status in ("done", "skipped", "failed")}
+        self.counts = status_counts(self.outcomes)
 
     @property
     def failed(self) -> list[tuple[ImageJob, JobOutcome]]:
@@ -303,9 +308,9 @@ class Summary:
         return 1 if self.counts["failed"] else 0
 
     def lines(self) -> list[str]:
-        done, skipped, failed = (self.counts[k] for k in ("done", "skipped", "failed"))
-        lines = [f"{done} done, {skipped} skipped (already done), {failed} failed "
-                 f"of {len(self.jobs)} in {self.seconds:.1f} s {self.description}".rstrip()]
+        n = self.counts
+        lines = [f"{n['done']} done, {n['skipped']} skipped (already done), {n['failed']} "
+                 f"failed of {len(self.jobs)} in {self.seconds:.1f} s {self.description}".rstrip()]
         lines += [f"  failed: {job.name}: {outcome.message}" for job, outcome in self.failed]
         return lines
 
@@ -336,9 +341,8 @@ def execute(
         ready.extend(dependents.get(index, ()))
         if bar is not None:
             bar.update(1)
-            counts = [sum(o.status == s for o in outcomes.values()) for s in ("done", "skipped",
-                                                                               "failed")]
-            bar.set_postfix_str("done {} skipped {} failed {}".format(*counts), refresh=False)
+            counts = status_counts(outcomes.values())
+            bar.set_postfix_str(" ".join(f"{s} {n}" for s, n in counts.items()), refresh=False)
 
     try:
         while ready or in_flight:

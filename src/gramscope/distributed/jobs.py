@@ -14,12 +14,14 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from ..errors import GramscopeError
 from ..options import StyleOptions
 
 Status = Literal["done", "skipped", "failed"]
+#: Every status, in the order summaries count them.
+STATUSES: tuple[Status, ...] = get_args(Status)
 
 #: Key under which a job's fingerprint is stored next to :func:`gramscope.api.run_metadata`.
 FINGERPRINT_KEY = "job"
@@ -67,8 +69,8 @@ class ImageJob:
         """
         inputs = {"content": file_sha256(self.content),
                   "styles": [file_sha256(s) for s in self.styles]}
-        if self.options.init not in ("content", "noise"):
-            inputs["init"] = file_sha256(Path(self.options.init))
+        if self.options.init_file is not None:
+            inputs["init"] = file_sha256(self.options.init_file)
         # Round-trip through JSON so tuples compare equal to the lists read back from a PNG.
         return json.loads(json.dumps({"options": self.options.to_dict(), "inputs": inputs}))
 

@@ -39,6 +39,7 @@ from ..options import MIN_SCALE, StyleOptions  # noqa: E402
 from ..samples import DEFAULT_CONTENT, DEFAULT_STYLE, SAMPLES, sample_path  # noqa: E402
 from ..transfer import StepRecord, run  # noqa: E402
 from ..vgg import LAYERS, canonical_layer  # noqa: E402
+from ..weights import CONV_LAYERS  # noqa: E402
 
 # ---- limits of a shared demo (not style defaults: those live in StyleOptions) ----------
 
@@ -54,6 +55,8 @@ CHART_EVERY_S = 2.0
 MAX_SIZE = 1024
 MAX_STEPS = 1000
 MAX_SCALES = 4
+#: The α/β slider's range in log₁₀: from all style (1e-12) to α = β.
+LOG_RATIO_RANGE = (-12, 0)
 #: Uploads above this are refused before decoding; 16 MP covers phone photos and a decoded
 #: one costs ≈ 50 MB, so a few visitors at once cannot exhaust memory.
 MAX_UPLOAD_PIXELS = 16_000_000
@@ -64,7 +67,6 @@ QUEUE_SIZE = 16
 MAX_RUNS = 1
 
 _FIELDS = {f.name: f for f in dataclasses.fields(StyleOptions)}
-_CONV_LAYERS = tuple(name for name in LAYERS if name.startswith("conv"))
 UPLOAD = "(my upload)"
 
 
@@ -118,17 +120,21 @@ def build_options(
     layer_weights: Sequence[float],
 ) -> StyleOptions:
     """The controls' values on top of ``base``; β stays, α = 10^log_ratio · β (as --ratio)."""
-    return base.replace(
-        size=int(size), scales=int(scales), steps=int(steps), coarse_steps=int(coarse_steps),
-        alpha=10 ** float(log_ratio) * base.beta, content_layers=tuple(content_layers or ()),
+    return with_log_ratio(
+        base, log_ratio, size=int(size), scales=int(scales), steps=int(steps),
+        coarse_steps=int(coarse_steps), content_layers=tuple(content_layers or ()),
         style_layer_weights=tuple(float(w) for w in layer_weights), optimizer=optimizer,
         seed=int(seed), color=color,
     )
 
 
-def ratio_label(log_ratio: float, beta: float) -> str:
-    alpha = 10 ** float(log_ratio) * beta
-    return f"α/β = {10 ** float(log_ratio):.3g} (used: α = {alpha:.3g}, β = {beta:.3g})"
+def with_log_ratio(base: StyleOptions, log_ratio: float, **changes: Any) -> StyleOptions:
+    """``base`` with α/β = 10^log_ratio, the slider's value (β stays)."""
+    return base.with_ratio(10 ** float(log_ratio), **changes)
+
+
+def ratio_label(options: StyleOptions) -> str:
+    return f"α/β = {options.ratio:.3g} (used: α = {options.alpha:.3g}, β = {options.beta:.3g})"
 
 
 # ---- per-visitor runs -------------------------------------------------------------------
@@ -172,11 +178,11 @@ def _session(request: gr.Request | None) -> str:
 def describe(record: StepRecord, options: StyleOptions) -> str:
     total = sum(options.steps_per_scale)
     scales = len(options.scale_sizes)
-    style = record.beta * sum(record.style.values())
     return (
         f"step {record.step}/{total} · scale {record.scale + 1}/{scales} "
         f"({record.size[0]}×{record.size[1]} px) · {record.seconds:.1f} s · "
-        f"α·L_content {record.content:.3g} · β·L_style {style:.3g} · total {record.total:.3g}"
+        f"α·L_content {record.content:.3g} · β·L_style {record.style_total:.3g} · "
+        f"total {record.total:.3g}"
     )
 
 
@@ -219,7 +225,7 @@ class Demo:
         latest = None
         started = time.perf_counter()
         charted = -math.inf
-        yield None, None, f"starting: {ratio_label(log_ratio, options.beta)}", None
+        yield None, None, f"starting: {ratio_label(options)}", None
         try:
             for record in run(content, [style], options, stop=stop,
                               image_every=max(1, int(image_every))):
@@ -392,116 +398,150 @@ def build_app(
     ``max_runs`` runs compute at once and ``queue_size`` more wait."""
     defaults = defaults or StyleOptions()
     demo_state = Demo(defaults, max_upload_pixels)
-    beta = defaults.beta
-    log_ratio = math.log10(defaults.alpha / beta) if defaults.alpha > 0 else -12.0
-    scales = defaults.scales if isinstance(defaults.scales, int) else len(defaults.scales)
 
     # Old cached uploads and results are swept hourly: a long-running demo must not fill the disk.
     with gr.Blocks(title="gramscope demo", analytics_enabled=False,
                    delete_cache=(3600, 3600)) as demo:
         gr.Markdown(INTRO)
         with gr.Tab("Stylize"):
-            with gr.Row():
-                content_sample, content_upload, content_shown = _image_picker(
-                    "photo (content)", DEFAULT_CONTENT)
-                style_sample, style_upload, style_shown = _image_picker(
-                    "painting (style)", DEFAULT_STYLE)
-                with gr.Column(scale=2):
-                    result = gr.Image(label="result", type="pil", format="png",
-                                      interactive=False, elem_id="result", height=420)
-                    with gr.Row():
-                        start = gr.Button("Start", variant="primary", elem_id="start")
-                        stop = gr.Button("Stop", variant="stop", elem_id="stop")
-                    status = gr.Markdown("", elem_id="status")
-                    loss_plot = gr.Plot(label="loss terms", format="png", elem_id="loss-plot")
-                    download = gr.File(label="result PNG (its parameters inside)",
-                                       interactive=False, elem_id="download")
-            with gr.Row():
-                with gr.Column():
-                    size = gr.Slider(MIN_SIDE, max(max_size, defaults.size), value=defaults.size,
-                                     step=1, label="size (px, long side)", info=_help("size"),
-                                     elem_id="size")
-                    steps = gr.Slider(0, max(MAX_STEPS, defaults.steps), value=defaults.steps,
-                                      step=1, label="steps", info=_help("steps"), elem_id="steps")
-                    scale_count = gr.Slider(1, max(MAX_SCALES, scales), value=scales, step=1,
-                                            label="scales (coarse-to-fine)",
-                                            info=f"{_help('scales')}; none below {MIN_SCALE} px",
-                                            elem_id="scales")
-                    coarse_steps = gr.Slider(0, max(MAX_STEPS, defaults.coarse_steps),
-                                             value=defaults.coarse_steps, step=1,
-                                             label="steps at each coarser scale",
-                                             info=_help("coarse_steps"), elem_id="coarse-steps")
-                    ratio = gr.Slider(-12, 0, value=log_ratio, step=0.1,
-                                      label="log₁₀ α/β (content weight / style weight)",
-                                      info="lower paints more; the same look needs a lower "
-                                      "ratio at larger sizes (≈1e-6 at 128 px, 1e-7 at 512)",
-                                      elem_id="ratio")
-                    ratio_text = gr.Markdown(ratio_label(log_ratio, beta))
-                with gr.Column():
-                    gr.Markdown("**Style layer weights w_l** (the paper: equal, summing to 1)")
-                    weight_sliders = [
-                        gr.Slider(0, 1, value=w, step=0.01, label=f"w {layer}")
-                        for layer, w in defaults.layer_weights.items()
-                    ]
-                with gr.Column():
-                    content_layers = gr.Dropdown(
-                        list(_CONV_LAYERS), value=[canonical_layer(x)
-                                                   for x in defaults.content_layers],
-                        multiselect=True, label="content layer", info=_help("content_layers"))
-                    optimizer = gr.Radio(_choices("optimizer"), value=defaults.optimizer,
-                                         label="optimiser", info=_help("optimizer"))
-                    color = gr.Radio(_choices("color"), value=defaults.color,
-                                     label="colour", info=_help("color"))
-                    seed = gr.Number(defaults.seed, precision=0, label="seed", info=_help("seed"))
-                    image_every_k = gr.Slider(1, 50, value=image_every, step=1,
-                                            label="show the picture every k steps")
-
+            stylize = _stylize_tab(defaults, max_size, image_every)
         try:
             tabs = _explain_tabs(defaults)
         except GramscopeError as exc:
             with gr.Tab("Explain"):
                 gr.Markdown(str(exc))
             tabs = None
-
-        # -- events ------------------------------------------------------------------------
-        for sample, upload, shown in ((content_sample, content_upload, content_shown),
-                                      (style_sample, style_upload, style_shown)):
-            for trigger in (sample.input, upload.upload):
-                trigger(demo_state.preview, [sample, upload], [shown, sample, upload],
-                        concurrency_limit=None, show_progress="hidden", api_visibility="private")
-        ratio.change(lambda x: ratio_label(x, beta), ratio, ratio_text, concurrency_limit=None,
-                     show_progress="hidden", api_visibility="private")
-        run_inputs = [content_sample, content_upload, style_sample, style_upload, size,
-                      scale_count, steps, coarse_steps, ratio, content_layers, optimizer, seed,
-                      color, image_every_k, *weight_sliders]
-        start.click(demo_state.stylize, run_inputs, [result, loss_plot, status, download],
-                    api_name="stylize", concurrency_id="run", concurrency_limit=max_runs,
-                    show_progress="full")
-        stop.click(demo_state.stop, None, status, concurrency_limit=None,
-                   show_progress="hidden", api_name="stop")
-        demo.unload(demo_state.forget)
-
+        _wire_stylize(demo, demo_state, stylize, max_runs)
         if tabs is not None:
-            tabs.fm_button.click(
-                demo_state.feature_maps,
-                [tabs.fm_source, tabs.fm_layer, tabs.fm_count, tabs.fm_normalise, content_sample,
-                 content_upload, style_sample, style_upload, result, size], tabs.fm_plot,
-                api_name="feature_maps")
-            tabs.gram_button.click(demo_state.grams, [tabs.gram_layer, style_sample,
-                                                      style_upload, result, size],
-                                   tabs.gram_plot, api_name="gram")
-            tabs.rec_button.click(
-                demo_state.reconstruct,
-                [tabs.rec_kind, tabs.rec_layer, content_sample, content_upload, style_sample,
-                 style_upload, tabs.rec_size, tabs.rec_steps, image_every_k],
-                [tabs.rec_image, tabs.rec_status], api_name="reconstruct",
-                concurrency_id="run", concurrency_limit=max_runs)
-            tabs.rec_stop.click(demo_state.stop, None, tabs.rec_status, concurrency_limit=None,
-                                show_progress="hidden", api_visibility="private")
+            _wire_explain(demo_state, stylize, tabs, max_runs)
 
     demo.queue(default_concurrency_limit=1, max_size=queue_size)
     demo.demo_state = demo_state  # type: ignore[attr-defined]  # the handlers, for tests
     return demo
+
+
+def _stylize_tab(
+    defaults: StyleOptions, max_size: int, image_every: int
+) -> types.SimpleNamespace:
+    """The Stylize tab: the two pictures, the result with Start and Stop, then the controls."""
+    with gr.Row():
+        content_sample, content_upload, content_shown = _image_picker(
+            "photo (content)", DEFAULT_CONTENT)
+        style_sample, style_upload, style_shown = _image_picker(
+            "painting (style)", DEFAULT_STYLE)
+        with gr.Column(scale=2):
+            result = gr.Image(label="result", type="pil", format="png",
+                              interactive=False, elem_id="result", height=420)
+            with gr.Row():
+                start = gr.Button("Start", variant="primary", elem_id="start")
+                stop = gr.Button("Stop", variant="stop", elem_id="stop")
+            status = gr.Markdown("", elem_id="status")
+            loss_plot = gr.Plot(label="loss terms", format="png", elem_id="loss-plot")
+            download = gr.File(label="result PNG (its parameters inside)",
+                               interactive=False, elem_id="download")
+    with gr.Row():
+        controls = _controls(defaults, max_size, image_every)
+    return types.SimpleNamespace(
+        content=(content_sample, content_upload, content_shown),
+        style=(style_sample, style_upload, style_shown), result=result, start=start,
+        stop=stop, status=status, loss_plot=loss_plot, download=download, **vars(controls),
+    )
+
+
+def _controls(defaults: StyleOptions, max_size: int, image_every: int) -> types.SimpleNamespace:
+    """The run's settings, each starting at ``defaults`` with its help from StyleOptions."""
+    log_ratio = math.log10(defaults.ratio) if defaults.alpha > 0 else float(LOG_RATIO_RANGE[0])
+    scales = defaults.scales if isinstance(defaults.scales, int) else len(defaults.scales)
+    with gr.Column():
+        size = gr.Slider(MIN_SIDE, max(max_size, defaults.size), value=defaults.size,
+                         step=1, label="size (px, long side)", info=_help("size"),
+                         elem_id="size")
+        steps = gr.Slider(0, max(MAX_STEPS, defaults.steps), value=defaults.steps,
+                          step=1, label="steps", info=_help("steps"), elem_id="steps")
+        scale_count = gr.Slider(1, max(MAX_SCALES, scales), value=scales, step=1,
+                                label="scales (coarse-to-fine)",
+                                info=f"{_help('scales')}; none below {MIN_SCALE} px",
+                                elem_id="scales")
+        coarse_steps = gr.Slider(0, max(MAX_STEPS, defaults.coarse_steps),
+                                 value=defaults.coarse_steps, step=1,
+                                 label="steps at each coarser scale",
+                                 info=_help("coarse_steps"), elem_id="coarse-steps")
+        ratio = gr.Slider(*LOG_RATIO_RANGE, value=log_ratio, step=0.1,
+                          label="log₁₀ α/β (content weight / style weight)",
+                          info="lower paints more; the same look needs a lower "
+                          "ratio at larger sizes (≈1e-6 at 128 px, 1e-7 at 512)",
+                          elem_id="ratio")
+        ratio_text = gr.Markdown(ratio_label(with_log_ratio(defaults, log_ratio)))
+    with gr.Column():
+        gr.Markdown("**Style layer weights w_l** (the paper: equal, summing to 1)")
+        weight_sliders = [
+            gr.Slider(0, 1, value=w, step=0.01, label=f"w {layer}")
+            for layer, w in defaults.layer_weights.items()
+        ]
+    with gr.Column():
+        content_layers = gr.Dropdown(
+            list(CONV_LAYERS), value=[canonical_layer(x) for x in defaults.content_layers],
+            multiselect=True, label="content layer", info=_help("content_layers"))
+        optimizer = gr.Radio(_choices("optimizer"), value=defaults.optimizer,
+                             label="optimiser", info=_help("optimizer"))
+        color = gr.Radio(_choices("color"), value=defaults.color,
+                         label="colour", info=_help("color"))
+        seed = gr.Number(defaults.seed, precision=0, label="seed", info=_help("seed"))
+        image_every_k = gr.Slider(1, 50, value=image_every, step=1,
+                                  label="show the picture every k steps")
+    return types.SimpleNamespace(
+        size=size, steps=steps, scale_count=scale_count, coarse_steps=coarse_steps,
+        ratio=ratio, ratio_text=ratio_text, weight_sliders=weight_sliders,
+        content_layers=content_layers, optimizer=optimizer, color=color, seed=seed,
+        image_every_k=image_every_k,
+    )
+
+
+def _wire_stylize(
+    demo: gr.Blocks, demo_state: Demo, tab: types.SimpleNamespace, max_runs: int
+) -> None:
+    """Previews, the α/β label, Start and Stop; closing the tab stops its run."""
+    defaults = demo_state.defaults
+    for sample, upload, shown in (tab.content, tab.style):
+        for trigger in (sample.input, upload.upload):
+            trigger(demo_state.preview, [sample, upload], [shown, sample, upload],
+                    concurrency_limit=None, show_progress="hidden", api_visibility="private")
+    tab.ratio.change(lambda x: ratio_label(with_log_ratio(defaults, x)), tab.ratio,
+                     tab.ratio_text, concurrency_limit=None, show_progress="hidden",
+                     api_visibility="private")
+    run_inputs = [*tab.content[:2], *tab.style[:2], tab.size, tab.scale_count, tab.steps,
+                  tab.coarse_steps, tab.ratio, tab.content_layers, tab.optimizer, tab.seed,
+                  tab.color, tab.image_every_k, *tab.weight_sliders]
+    tab.start.click(demo_state.stylize, run_inputs,
+                    [tab.result, tab.loss_plot, tab.status, tab.download],
+                    api_name="stylize", concurrency_id="run", concurrency_limit=max_runs,
+                    show_progress="full")
+    tab.stop.click(demo_state.stop, None, tab.status, concurrency_limit=None,
+                   show_progress="hidden", api_name="stop")
+    demo.unload(demo_state.forget)
+
+
+def _wire_explain(
+    demo_state: Demo, stylize: types.SimpleNamespace, tabs: types.SimpleNamespace,
+    max_runs: int,
+) -> None:
+    """The Explain tabs' buttons; they read the pictures chosen on the Stylize tab."""
+    content, style = list(stylize.content[:2]), list(stylize.style[:2])
+    tabs.fm_button.click(
+        demo_state.feature_maps,
+        [tabs.fm_source, tabs.fm_layer, tabs.fm_count, tabs.fm_normalise, *content, *style,
+         stylize.result, stylize.size], tabs.fm_plot, api_name="feature_maps")
+    tabs.gram_button.click(demo_state.grams,
+                           [tabs.gram_layer, *style, stylize.result, stylize.size],
+                           tabs.gram_plot, api_name="gram")
+    tabs.rec_button.click(
+        demo_state.reconstruct,
+        [tabs.rec_kind, tabs.rec_layer, *content, *style, tabs.rec_size, tabs.rec_steps,
+         stylize.image_every_k],
+        [tabs.rec_image, tabs.rec_status], api_name="reconstruct",
+        concurrency_id="run", concurrency_limit=max_runs)
+    tabs.rec_stop.click(demo_state.stop, None, tabs.rec_status, concurrency_limit=None,
+                        show_progress="hidden", api_visibility="private")
 
 
 def _default(function: Callable[..., Any], parameter: str) -> Any:
@@ -512,7 +552,7 @@ def _explain_tabs(defaults: StyleOptions) -> types.SimpleNamespace:
     """The Feature maps, Gram matrices and Reconstructions tabs; their pictures and starting
     values come from gramscope.explain (GramscopeError when it cannot be imported)."""
     module, reconstruct = explain(), explain("reconstruct")
-    first_content = canonical_layer(next(iter(defaults.content_layers), _CONV_LAYERS[-1]))
+    first_content = canonical_layer(next(iter(defaults.content_layers), CONV_LAYERS[-1]))
     figure1 = reconstruct.FIGURE1_DEFAULTS
     with gr.Tab("Feature maps"):
         gr.Markdown("What one layer sees: the channels this image drives hardest, each a map "
@@ -535,7 +575,7 @@ def _explain_tabs(defaults: StyleOptions) -> types.SimpleNamespace:
                     "together, wherever they are. The optimiser drives the result's G/M "
                     "towards the painting's; E_l measures the gap.")
         with gr.Row():
-            gram_layer = gr.Dropdown(list(_CONV_LAYERS), label="layer",
+            gram_layer = gr.Dropdown(list(CONV_LAYERS), label="layer",
                                      value=next(iter(defaults.layer_weights), first_content))
             gram_button = gr.Button("Compare Gram matrices")
         gram_plot = gr.Plot(label="Gram matrices", format="png")
@@ -547,7 +587,7 @@ def _explain_tabs(defaults: StyleOptions) -> types.SimpleNamespace:
                     "and loses the pixels; deeper style grows larger structures.")
         with gr.Row():
             rec_kind = gr.Radio(["content", "style"], value="content", label="match")
-            rec_layer = gr.Dropdown(list(_CONV_LAYERS), value=first_content, label="layer")
+            rec_layer = gr.Dropdown(list(CONV_LAYERS), value=first_content, label="layer")
             rec_size = gr.Slider(MIN_SIDE, MAX_SIZE, value=figure1["size"], step=1,
                                  label="size (px, long side)")
             rec_steps = gr.Slider(1, MAX_STEPS, value=figure1["steps"], step=1, label="steps")

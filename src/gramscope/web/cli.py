@@ -33,8 +33,8 @@ def register(subparsers: Any) -> None:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from ..cli import options_from_args
-    from ..errors import OptionsError
     from ..device import cached_vgg19, resolve_device
+    from ..errors import OptionsError
     from . import app
 
     limits = {
