@@ -12,13 +12,14 @@ from typing import Any
 import torch
 from PIL import Image
 
+from . import transfer
+from .device import network_for, resolve_device
 from .errors import GramscopeError
 from .image import to_pil
 from .interrupt import StopFlag
 from .options import StyleOptions
-from .device import network_for, resolve_device
-from . import transfer
 from .transfer import ImageInput, StepRecord
+from .version import version
 from .vgg import VGG19
 
 
@@ -36,16 +37,6 @@ class Result:
     @property
     def size(self) -> tuple[int, int]:
         return self.image.size
-
-
-def version() -> str:
-    from importlib.metadata import PackageNotFoundError
-    from importlib.metadata import version as package_version
-
-    try:
-        return package_version("gramscope")
-    except PackageNotFoundError:
-        return "0+unknown"
 
 
 def describe_input(value: ImageInput | Sequence[ImageInput]) -> Any:

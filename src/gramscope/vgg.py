@@ -7,53 +7,25 @@ same thing; ``pool1`` … ``pool5`` are the pooling outputs.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Literal
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from .errors import OptionsError
-from .weights import CONV_LAYERS, Preprocessing, VGGWeights, load_weights
-
-Pooling = Literal["max", "avg"]
-
-#: Every output the network can return, in forward order.
-LAYERS: tuple[str, ...] = tuple(
-    name
-    for conv in CONV_LAYERS
-    for name in ((conv, f"pool{conv[4]}") if conv in {"conv1_2", "conv2_2", "conv3_4",
-                                                       "conv4_4", "conv5_4"} else (conv,))
+from .layers import (  # noqa: F401  (re-exported: the network's layer table)
+    CHANNELS,
+    CONV_LAYERS,
+    LAYER_INDEX,
+    LAYERS,
+    Normalisation,
+    Pooling,
+    canonical_layer,
+    downsampling,
 )
-_INDEX = {name: i for i, name in enumerate(LAYERS)}
-
-#: Number of channels (N_l in the paper) at each layer.
-CHANNELS: dict[str, int] = {
-    name: {"1": 64, "2": 128, "3": 256, "4": 512, "5": 512}[re.findall(r"\d", name)[0]]
-    for name in LAYERS
-}
-
-
-def canonical_layer(name: str) -> str:
-    """``relu4_2`` -> ``conv4_2``; unknown names raise with the list of valid ones."""
-    key = name.strip().lower()
-    if key.startswith("relu"):
-        key = "conv" + key[4:]
-    if key not in _INDEX:
-        raise OptionsError(
-            f"unknown layer {name!r}; choose from conv1_1 … conv5_4 (rectified outputs) "
-            "or pool1 … pool5"
-        )
-    return key
-
-
-def downsampling(layer: str) -> int:
-    """How many times smaller than the input a layer's feature map is (1, 2, 4, 8, 16, 32)."""
-    block = int(canonical_layer(layer)[4])
-    return 2 ** (block - (0 if layer.startswith("pool") else 1))
+from .weights import Preprocessing, VGGWeights, load_weights
 
 
 class VGG19(nn.Module):
@@ -84,7 +56,7 @@ class VGG19(nn.Module):
         wanted = {canonical_layer(name) for name in layers}
         if not wanted:
             return {}
-        last = max(_INDEX[name] for name in wanted)
+        last = max(LAYER_INDEX[name] for name in wanted)
         x = self.preprocessing.to_network(image)  # (B, 3, H, W)
         out: dict[str, torch.Tensor] = {}
         for name in LAYERS[: last + 1]:
@@ -166,7 +138,6 @@ def normalisation_means(weights: VGGWeights) -> dict[str, torch.Tensor]:
 #: Long side at which the normalisation factors are measured on the samples.
 NORMALISATION_SIZE = 256
 
-Normalisation = Literal["mean-activation", "none"]
 
 
 def load_vgg19(

@@ -28,15 +28,7 @@ from pathlib import Path
 import torch
 
 from .errors import WeightsError
-
-#: The conv layers of VGG-19 in order, by their paper names.
-CONV_LAYERS: tuple[str, ...] = (
-    "conv1_1", "conv1_2",
-    "conv2_1", "conv2_2",
-    "conv3_1", "conv3_2", "conv3_3", "conv3_4",
-    "conv4_1", "conv4_2", "conv4_3", "conv4_4",
-    "conv5_1", "conv5_2", "conv5_3", "conv5_4",
-)  # fmt: skip
+from .layers import CONV_LAYERS  # the conv layers of VGG-19 in order, by their paper names
 
 #: torchvision numbers every module in ``features``; the convs sit at these indices.
 TORCHVISION_CONV_INDICES = (0, 2, 5, 7, 10, 12, 14, 16, 19, 21, 23, 25, 28, 30, 32, 34)
