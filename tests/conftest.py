@@ -8,9 +8,9 @@ import pytest
 import torch
 from PIL import Image
 
+from gramscope.device import cached_vgg19
 from gramscope.image import load_image, resize_long_side
 from gramscope.samples import sample_path
-from gramscope.device import cached_vgg19
 
 
 @pytest.fixture(scope="session")

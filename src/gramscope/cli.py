@@ -86,7 +86,8 @@ def _parser_for(field: dataclasses.Field) -> tuple[Callable[[str], Any], str | N
 
 def add_style_options(parser: argparse.ArgumentParser, *, skip: Sequence[str] = ()) -> None:
     """One ``--flag`` per StyleOptions field, with its default and help."""
-    group = parser.add_argument_group("style options (defaults follow the paper)")
+    group = parser.add_argument_group(
+        "style options (the paper's defaults, except where a help text says otherwise)")
     for field in dataclasses.fields(StyleOptions):
         if field.name in skip:
             continue
@@ -116,14 +117,16 @@ def options_from_args(args: argparse.Namespace, **overrides: Any) -> StyleOption
         for field in dataclasses.fields(StyleOptions)
         if hasattr(args, field.name)
     }
-    if getattr(args, "ratio", None) is not None:
-        if not (math.isfinite(args.ratio) and args.ratio >= 0):
-            raise OptionsError(f"--ratio must be a finite number zero or more, not {args.ratio}")
-        values["alpha"] = args.ratio * values.get("beta", StyleOptions.beta)
+    ratio = getattr(args, "ratio", None)
+    if ratio is not None and not (math.isfinite(ratio) and ratio >= 0):
+        raise OptionsError(f"--ratio must be a finite number zero or more, not {ratio}")
     values.update(overrides)
     if isinstance(values.get("scales"), tuple) and "size" not in overrides:
         values["size"] = values["scales"][-1]
-    return StyleOptions(**values)
+    options = StyleOptions(**values)
+    if ratio is not None and "alpha" not in overrides:
+        options = options.with_ratio(ratio)
+    return options
 
 
 # ---- stylize --------------------------------------------------------------------------
@@ -249,8 +252,8 @@ def cmd_stylize(args: argparse.Namespace) -> int:
     # Decoded once, now, so a bad file fails before the weights load; the engine takes the
     # decoded images (the metadata still names the files).
     content_image, style_images = load_image(content), [load_image(s) for s in styles]
-    if options.init not in ("content", "noise"):
-        load_image(options.init)
+    if options.init_file is not None:
+        load_image(options.init_file)
     output = prepare_output(args.output, args.overwrite or args.resume)
     resume = load_checkpoint(checkpoint_path(output)) if args.resume else None
     previous: list[dict] = resume.pop("history", []) if resume else []
@@ -280,7 +283,8 @@ def _report(result: Any, output: Path, checkpoint_file: Path) -> int:
         print(f"stopped at step {result.history[-1].step}; kept the latest image: {output} "
               f"({size}) after {seconds:.1f} s", file=sys.stderr)
         return 130
-    print(f"wrote {output} ({size}) in {seconds:.1f} s")
+    first = result.history[0].seconds if result.history else seconds
+    print(f"wrote {output} ({size}) in {seconds:.1f} s (first step done after {first:.1f} s)")
     return 0
 
 
@@ -295,7 +299,7 @@ class OneLineParser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .api import version
+    from .version import version
 
     parser = OneLineParser(
         prog="gramscope",

@@ -31,8 +31,16 @@ HISTORY_SHARE = 0.25
 GB = 1e9
 
 
-def available_bytes() -> int:
-    """MemAvailable from /proc/meminfo (Linux), else the physical memory, else 8 GB."""
+def _is_cuda(device: object) -> bool:
+    return getattr(device, "type", str(device).split(":")[0]) == "cuda"
+
+
+def available_bytes(device: object = None) -> int:
+    """Memory a run may use now. CPU: MemAvailable from /proc/meminfo (Linux), else the
+    physical memory, else 8 GB. CUDA: the device's free memory plus what PyTorch's cache
+    holds unused, within the per-process cap if one is set."""
+    if _is_cuda(device):
+        return _cuda_available(device)
     try:
         with open("/proc/meminfo") as f:
             for line in f:
@@ -40,24 +48,55 @@ def available_bytes() -> int:
                     return int(line.split()[1]) * 1024
     except OSError:
         pass
+    return total_bytes()
+
+
+def _cuda_available(device: object) -> int:
+    import torch
+
+    free, total = torch.cuda.mem_get_info(device)  # type: ignore[arg-type]
+    allocated = torch.cuda.memory_allocated(device)  # type: ignore[arg-type]
+    cached_unused = torch.cuda.memory_reserved(device) - allocated  # type: ignore[arg-type]
+    available = free + cached_unused
+    fraction = _cuda_fraction(device)
+    if fraction < 1.0:  # torch.cuda.set_per_process_memory_fraction
+        available = min(available, int(total * fraction) - allocated)
+    return max(0, available)
+
+
+def _cuda_fraction(device: object) -> float:
+    import torch
+
+    getter = getattr(torch.cuda, "get_per_process_memory_fraction", None)
+    if getter is None:  # older PyTorch: no cap can be read
+        return 1.0
+    try:
+        return float(getter(device))
+    except (RuntimeError, TypeError, ValueError):
+        return 1.0
+
+
+def total_bytes(device: object = None) -> int:
+    """The memory of the machine or device (a constant, unlike what is free right now);
+    on CUDA within the per-process cap."""
+    if _is_cuda(device):
+        import torch
+
+        total = torch.cuda.get_device_properties(device).total_memory  # type: ignore[arg-type]
+        return int(total * min(1.0, _cuda_fraction(device)))
     try:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError, AttributeError):
         return 8 * 10**9
 
 
-def total_bytes() -> int:
-    """Physical memory (a constant of the machine, unlike what is free right now)."""
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        return 8 * 10**9
-
-
-def lbfgs_history(pixels: int, available: int) -> int:
-    """Remembered steps that fit in HISTORY_SHARE of memory (at most the usual 100)."""
+def lbfgs_history(pixels: int, capacity: int, steps: int | None = None) -> int:
+    """Remembered steps: what fits in HISTORY_SHARE of ``capacity``, at most the usual 100,
+    and no more than the ``steps`` of the scale (a longer memory would never fill, so the
+    optimiser is the same, and its buffers need not be allocated)."""
     per_step = 2 * 3 * 4 * pixels
-    return max(3, min(LBFGS_MAX_HISTORY, int(available * HISTORY_SHARE // per_step)))
+    history = max(3, min(LBFGS_MAX_HISTORY, int(capacity * HISTORY_SHARE // per_step)))
+    return history if steps is None else max(1, min(history, steps))
 
 
 @dataclass(frozen=True)
@@ -71,13 +110,19 @@ class MemoryPlan:
     def tiled(self) -> bool:
         return self.tile_pixels < self.pixels
 
+    @property
+    def tile_side(self) -> int | None:
+        """The core tile side when tiled."""
+        return round(self.tile_pixels**0.5) if self.tiled else None
 
-def plan(pixels: int, tile_pixels: int | None, optimizer: str, available: int) -> MemoryPlan:
+
+def plan(pixels: int, tile_pixels: int | None, optimizer: str, history: int,
+         base: int = BASE_BYTES) -> MemoryPlan:
     seen = pixels if tile_pixels is None else min(pixels, tile_pixels)
-    history = lbfgs_history(pixels, total_bytes()) if optimizer == "lbfgs" else 0
+    history = history if optimizer == "lbfgs" else 0
     extra_vectors = 2 * history if optimizer == "lbfgs" else 2  # Adam: two moments
     peak = (
-        BASE_BYTES
+        base
         + ACTIVATION_BYTES_PER_PIXEL * seen
         + IMAGE_BYTES_PER_PIXEL * pixels
         + extra_vectors * 3 * 4 * pixels
@@ -87,6 +132,13 @@ def plan(pixels: int, tile_pixels: int | None, optimizer: str, available: int) -
 
 #: Core tile side when a run is too large for one pass (about 1 MP: ~3 GB of activations).
 DEFAULT_TILE = 1024
+#: Tiles are never made smaller than this when a run runs out of memory.
+MIN_TILE = 256
+#: On a GPU the weights are in device memory and PyTorch is not; what the base covers there
+#: is the cuDNN workspace and the allocator's slack.
+CUDA_BASE_BYTES = 1_000_000_000
+#: Share of the available memory a plan may fill.
+FILL = 0.8
 
 
 def pixels_at(size: tuple[int, int], long_side: int) -> int:
@@ -96,23 +148,43 @@ def pixels_at(size: tuple[int, int], long_side: int) -> int:
     return max(1, round(width * scale)) * max(1, round(height * scale))
 
 
+def largest_tile(pixels: int, optimizer: str, history: int, available: int, base: int) -> int:
+    """The largest core tile side (a multiple of MIN_TILE, at least DEFAULT_TILE where it
+    fits) whose plan fills at most FILL of ``available``; MIN_TILE if none does."""
+    fixed = plan(pixels, 0, optimizer, history, base).peak_bytes
+    room = FILL * available - fixed
+    side = int((max(room, 0) / ACTIVATION_BYTES_PER_PIXEL) ** 0.5) // MIN_TILE * MIN_TILE
+    return max(MIN_TILE, side)
+
+
 def run_plan(options: StyleOptions, content_size: tuple[int, int],
-             available: int | None = None) -> MemoryPlan:
-    """The final scale's memory plan; refuses a run that cannot fit, naming what would."""
-    available = available_bytes() if available is None else available
+             available: int | None = None, device: object = None,
+             capacity: int | None = None) -> MemoryPlan:
+    """The final scale's memory plan on ``device``; refuses a run that cannot fit, naming
+    the largest size that would.
+
+    Untiled when it fits; else tiled (``options.tile_size``, or DEFAULT_TILE on the CPU and
+    the largest tile that fits on a GPU, where bigger tiles waste less on halos)."""
+    available = available_bytes(device) if available is None else available
+    capacity = total_bytes(device) if capacity is None else capacity
+    base = CUDA_BASE_BYTES if _is_cuda(device) else BASE_BYTES
     pixels = pixels_at(content_size, options.size)
+    history = lbfgs_history(pixels, capacity, options.steps)
     tile = options.tile_size
     if tile is None:
-        untiled = plan(pixels, None, options.optimizer, available)
-        if untiled.peak_bytes <= 0.8 * available:
+        untiled = plan(pixels, None, options.optimizer, history, base)
+        if untiled.peak_bytes <= FILL * available:
             return untiled
         tile = DEFAULT_TILE
-    tiled = plan(pixels, tile * tile, options.optimizer, available)
-    if tiled.peak_bytes > 0.8 * available:
+        if _is_cuda(device):
+            tile = largest_tile(pixels, options.optimizer, history, available, base)
+    tiled = plan(pixels, tile * tile, options.optimizer, history, base)
+    if tiled.peak_bytes > FILL * available:
         long_side = options.size
         while long_side > 64 and plan(
-            pixels_at(content_size, long_side), tile * tile, options.optimizer, available
-        ).peak_bytes > 0.8 * available:
+            pixels_at(content_size, long_side), tile * tile, options.optimizer,
+            lbfgs_history(pixels_at(content_size, long_side), capacity, options.steps), base,
+        ).peak_bytes > FILL * available:
             long_side = int(long_side * 0.9)
         raise GramscopeError(
             f"--size {options.size} needs about {tiled.peak_bytes / GB:.1f} GB but "

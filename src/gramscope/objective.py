@@ -36,6 +36,7 @@ class Objective:
         self.layer_weights = options.layer_weights
         self.layers = sorted(set(self.content_layers) | set(self.layer_weights))
         self.gram = options.style_representation == "gram"
+        self.bf16 = options.precision == "bf16"
         # The gradient is computed with every coefficient divided by the largest one: the
         # minimiser depends only on their ratios, and α = 1e-30 with β = 1e30 would
         # otherwise overflow float32 in the backward pass. Reported values use the real ones.
@@ -46,10 +47,26 @@ class Objective:
                                "(very large) runs; use --style-representation gram")
         with torch.no_grad():
             if tile is None:
-                self.content_targets = net(content, self.content_layers)
+                self.content_targets = self._features(content, self.content_layers)
             else:
-                self.content_targets = tiled_features(net, content, self.content_layers, tile)
+                self.content_targets = tiled_features(
+                    self._features, content, self.content_layers, tile)
             self.style_targets = self._blended_style_targets(styles, blend)
+
+    def _features(self, image: torch.Tensor, layers: Any) -> dict[str, torch.Tensor]:
+        """The network's rectified features, in the run's precision and memory format.
+
+        Departures for speed only, each a named option, off by default: ``channels_last``
+        (NHWC convolutions) and ``precision="bf16"`` (autocast of the network; the features
+        come back as fp32, so the Gram matrices and the losses are always fp32).
+        """
+        if self.options.channels_last:
+            image = image.contiguous(memory_format=torch.channels_last)
+        if not self.bf16:
+            return self.net(image, layers)
+        with torch.autocast(image.device.type, dtype=torch.bfloat16):
+            features = self.net(image, layers)
+        return {layer: f.float() for layer, f in features.items()}
 
     def _blended_style_targets(
         self, styles: Sequence[torch.Tensor], blend: Sequence[float]
@@ -68,9 +85,9 @@ class Objective:
         if not self.layer_weights:
             return {}
         if self.tile is not None:
-            grams, positions = tiled_grams(self.net, style, self.layer_weights, self.tile)
+            grams, positions = tiled_grams(self._features, style, self.layer_weights, self.tile)
             return {layer: grams[layer] / positions[layer] for layer in grams}
-        features = self.net(style, self.layer_weights)
+        features = self._features(style, self.layer_weights)
         if self.gram:
             return {layer: losses.normalised_gram(f) for layer, f in features.items()}
         return {layer: losses.mean_std(f) for layer, f in features.items()}
@@ -90,8 +107,8 @@ class Objective:
 
     def optimised_total(self, raw: torch.Tensor) -> torch.Tensor:
         """L_total / norm from :meth:`_raw`'s values, on the device (what the gradient is of)."""
-        options = self.options
-        return (self.alpha * raw[0] + options.beta * raw[1] + options.tv_weight * raw[2]) / self.norm
+        beta, tv_weight = self.options.beta, self.options.tv_weight
+        return (self.alpha * raw[0] + beta * raw[1] + tv_weight * raw[2]) / self.norm
 
     def parts(self, raw: list[float]) -> dict[str, Any]:
         """The weighted terms of a step record from :meth:`loss_and_grad`'s raw values."""
@@ -110,7 +127,7 @@ class Objective:
         if self.tile is not None:
             return self._tiled_loss_and_grad(image, scale)
         zero = torch.zeros((), device=image.device)
-        features = self.net(image, self.layers)
+        features = self._features(image, self.layers)
         content = sum(
             (losses.content_loss(features[layer], self.content_targets[layer])
              for layer in self.content_layers), zero,
@@ -127,7 +144,8 @@ class Objective:
         """Two passes (see tiling.py): whole-image Gram matrices, then each tile's gradient
         through the surrogate ⟨∂E_l/∂G, F Fᵀ⟩, whose gradient is exactly ∂E_l/∂F."""
         assert self.tile is not None
-        grams, positions = tiled_grams(self.net, image.detach(), self.layer_weights, self.tile)
+        grams, positions = tiled_grams(
+            self._features, image.detach(), self.layer_weights, self.tile)
         errors, dE_dG = {}, {}
         for layer, gram in grams.items():
             errors[layer], dE_dG[layer] = losses.gram_error_and_gradient(
@@ -136,7 +154,7 @@ class Objective:
         height, width = image.shape[-2:]
         for t in tiles(height, width, self.tile, self._halo):
             window = image[:, :, t.ey0:t.ey1, t.ex0:t.ex1]
-            features = self.net(window, self.layers)
+            features = self._features(window, self.layers)
             surrogate = torch.zeros((), device=image.device)
             for layer in self.layer_weights:
                 core = losses.flatten_features(t.core_of(features[layer], layer))  # (N, m)

@@ -15,14 +15,17 @@ through the surrogate ⟨D_l, F Fᵀ⟩ with D_l = ∂E_l/∂G fixed, whose grad
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import torch
 
 from .losses import gram_matrix
 from .losses import positions as positions_of
-from .vgg import LAYERS, VGG19, canonical_layer, downsampling
+from .vgg import LAYERS, canonical_layer, downsampling
+
+#: What computes features: the network itself, or the objective's wrapper of it.
+FeatureExtractor = Callable[[torch.Tensor, Iterable[str]], dict[str, torch.Tensor]]
 
 #: Tile origins are multiples of this: the stride of pool5, the coarsest grid.
 ALIGN = 32
@@ -96,7 +99,7 @@ def tiles(height: int, width: int, tile: int, halo: int) -> Iterator[Tile]:
 
 
 def tiled_features(
-    net: VGG19, image: torch.Tensor, layers: Iterable[str], tile: int
+    net: FeatureExtractor, image: torch.Tensor, layers: Iterable[str], tile: int
 ) -> dict[str, torch.Tensor]:
     """Whole-image feature maps, computed tile by tile without gradients (for targets)."""
     layers = [canonical_layer(layer) for layer in layers]
@@ -115,7 +118,7 @@ def tiled_features(
 
 
 def tiled_grams(
-    net: VGG19, image: torch.Tensor, layers: Iterable[str], tile: int
+    net: FeatureExtractor, image: torch.Tensor, layers: Iterable[str], tile: int
 ) -> tuple[dict[str, torch.Tensor], dict[str, int]]:
     """Σ over tiles of F_core F_coreᵀ per layer, and the positions M per layer."""
     layers = [canonical_layer(layer) for layer in layers]

@@ -21,7 +21,13 @@ from PIL import Image
 
 from . import memory
 from .checkpoint import check_resumable, make_checkpoint
-from .device import cached_vgg19, resolve_device
+from .device import (
+    OUT_OF_MEMORY,
+    cached_vgg19,
+    deterministic_kernels,
+    release_cached_memory,
+    resolve_device,
+)
 from .errors import GramscopeError, OptionsError
 from .image import (
     check_size,
@@ -33,6 +39,7 @@ from .image import (
     to_rgb,
     to_tensor,
 )
+from .lbfgs import DeviceLBFGS
 from .objective import Objective
 from .options import StyleOptions
 from .vgg import VGG19
@@ -122,6 +129,13 @@ def initial_image(options: StyleOptions, content: torch.Tensor, generator: torch
     return image.to(content)
 
 
+def device_lbfgs(image: torch.Tensor) -> bool:
+    """Whether L-BFGS runs as :class:`~gramscope.lbfgs.DeviceLBFGS` (no host round-trips)
+    rather than torch's: on a GPU, where each of torch's Python numbers is a device
+    synchronisation. On the CPU torch's costs nothing extra and keeps earlier images."""
+    return image.device.type != "cpu"
+
+
 class ScaleRun:
     """The optimiser's state at one scale: the image, the optimiser and the loss scale."""
 
@@ -134,10 +148,14 @@ class ScaleRun:
         self.lr_factor = lr_factor
         self.loss_scale: float | None = None
         self.parts: dict[str, Any] = {}
-        if options.optimizer == "lbfgs":
+        self.optimizer: Any
+        if options.optimizer == "lbfgs" and device_lbfgs(self.image):
+            self.optimizer = DeviceLBFGS(
+                self.image, lr=(options.learning_rate or 1.0) * lr_factor, history_size=history)
+        elif options.optimizer == "lbfgs":
             # One iteration per step() so that every step yields a record; the curvature
             # history persists across calls, so this is one continuous L-BFGS run.
-            self.optimizer: torch.optim.Optimizer = torch.optim.LBFGS(
+            self.optimizer = torch.optim.LBFGS(
                 [self.image], lr=(options.learning_rate or 1.0) * lr_factor, max_iter=1,
                 history_size=history, tolerance_grad=0.0, tolerance_change=0.0,
             )
@@ -184,6 +202,10 @@ class ScaleRun:
         if not math.isfinite(parts["total"]):
             raise NonFiniteLoss
         self.parts = parts
+
+    def zero_grad(self) -> None:
+        """Drop a gradient half-made by a step that failed."""
+        self.image.grad = None
 
     def restart(self, image: torch.Tensor) -> None:
         """Start this scale again from ``image`` with half the step size and a fresh
@@ -279,16 +301,54 @@ class Position:
         return time.perf_counter() - self.started
 
 
+class OutOfMemory(GramscopeError):
+    """Even the smallest tiles do not fit in the device's memory."""
+
+
+@dataclass
+class Fit:
+    """Builds a scale's objective, and again in smaller exact tiles after running out of
+    memory (the tiled loss is the same loss, so the optimiser's state stays valid)."""
+
+    build: Callable[[int | None], Objective]
+    long_side: int
+    device: torch.device
+    tile: int | None  # core tile side; None: untiled
+
+    def objective(self) -> Objective:
+        while True:
+            try:
+                return self.build(self.tile)
+            except OUT_OF_MEMORY:
+                self.shrink()
+
+    def smaller(self) -> Objective:
+        """The objective in tiles half the size of the ones that did not fit."""
+        self.shrink()
+        return self.objective()
+
+    def shrink(self) -> None:
+        release_cached_memory(self.device)
+        side = (self.tile or self.long_side) // 2 // memory.MIN_TILE * memory.MIN_TILE
+        if side < memory.MIN_TILE:
+            raise OutOfMemory(
+                f"out of memory on {self.device.type} even in {memory.MIN_TILE}-px tiles; "
+                "try a smaller --size" + (" or --device cpu" if self.device.type != "cpu"
+                                          else ""))
+        self.tile = side
+
+
 def optimise_scale(
-    current: ScaleRun, options: StyleOptions, inputs: ScaleInputs, scale: int,
+    current: ScaleRun, fit: Fit, options: StyleOptions, inputs: ScaleInputs, scale: int,
     steps: range, at: Position, *, stop: Callable[[], bool] | None, image_every: int,
     checkpoint_every: int,
 ) -> Generator[StepRecord, None, bool]:
     """Run ``steps`` (indices within the scale) of one scale, yielding a record per step.
 
     A non-finite or diverged loss restarts the scale from its best image with half the
-    step size, at most MAX_RECOVERIES times. Returns True when the run must end here:
-    ``stop()`` said so, or the loss could not be recovered.
+    step size, at most MAX_RECOVERIES times; running out of memory continues in smaller
+    exact tiles (see :class:`Fit`). Returns True when the run must end here: ``stop()``
+    said so, or the loss could not be recovered.
     """
     recoveries, event = 0, None
     best_total, best_image = math.inf, current.image.detach().clone()
@@ -307,12 +367,25 @@ def optimise_scale(
             what = "diverged" if isinstance(problem, Diverged) else "non-finite"
             recoveries += 1
             if recoveries > MAX_RECOVERIES or not current.parts:
-                yield _failure(options, inputs, scale, at, best_image, what)
+                yield _failure(options, inputs, scale, at, best_image,
+                               f"the loss kept going {what}; kept the best image (try a "
+                               "smaller learning rate, other weights or --optimizer adam)")
                 return True
             # Restart this scale from its best image with half the step size.
             current.restart(best_image)
             event = (f"{what} loss at step {at.step + 1}: restarted the scale from its best "
                      f"image with learning rate ×{current.lr_factor:g}")
+            continue
+        except OUT_OF_MEMORY:
+            current.zero_grad()
+            try:
+                current.objective = fit.smaller()
+            except OutOfMemory as problem:
+                yield _failure(options, inputs, scale, at, good, f"{problem}; kept the latest "
+                               "image")
+                return True
+            event = (f"out of memory at step {at.step + 1}: continuing in exact "
+                     f"{fit.tile}-px tiles")
             continue
         except KeyboardInterrupt:
             # Ctrl-C mid-step: the image is still a valid iterate; hand it over and end.
@@ -350,14 +423,14 @@ def _record(
 
 def _failure(
     options: StyleOptions, inputs: ScaleInputs, scale: int, at: Position,
-    best_image: torch.Tensor, what: str,
+    image: torch.Tensor, event: str,
 ) -> StepRecord:
+    """The last record of a run that cannot go on: it carries the image to keep."""
     return StepRecord(
         step=at.step, scale=scale, size=inputs.size, seconds=at.seconds(),
         content=float("nan"), style={}, beta=options.beta, tv=float("nan"),
-        total=float("nan"), image=_presentable(best_image, options, inputs.content),
-        failed=True, event=f"the loss kept going {what}; kept the best image (try a smaller "
-        "learning rate, other weights or --optimizer adam)",
+        total=float("nan"), image=_presentable(image, options, inputs.content),
+        failed=True, event=event,
     )
 
 
@@ -405,28 +478,72 @@ def run(
 
     content_image = as_image(content)
     style_images = [as_image(s) for s in style_list]
-    if options.init not in ("content", "noise"):
-        load_image(options.init)  # a broken start image is reported before the network loads
-    final_plan = memory.run_plan(options, content_image.size, memory.available_bytes())
+    if options.init_file is not None:
+        load_image(options.init_file)  # a broken start image is reported before the network loads
+    final_plan = memory.run_plan(options, content_image.size, device=device)
     if net is None:
         net = cached_vgg19(options.weights, options.pooling, options.normalisation, str(device))
     if resume is not None:
         check_resumable(resume, options)
         at.started -= resume["seconds"]
+    with deterministic_kernels(device, options.deterministic):
+        yield from _run_scales(
+            RunInputs(options, content_image, style_images, blend, net, device, final_plan),
+            at, generator, stop=stop, image_every=image_every,
+            checkpoint_every=checkpoint_every, resume=resume)
+
+
+@dataclass
+class RunInputs:
+    """What stays the same over every scale of a run."""
+
+    options: StyleOptions
+    content: Image.Image
+    styles: list[Image.Image]
+    blend: tuple[float, ...]
+    net: VGG19
+    device: torch.device
+    plan: memory.MemoryPlan  # of the final scale
+
+    def fit(self, inputs: ScaleInputs, alpha: float, long_side: int) -> Fit:
+        """The scale's objective, tiled when the final plan is and the scale is larger than
+        a tile."""
+        tile = self.plan.tile_side
+        use_tile = tile if tile is not None and inputs.pixels > tile * tile else None
+
+        def build(tile: int | None) -> Objective:
+            return Objective(self.net, self.options, inputs.net_content, inputs.styles,
+                             self.blend, alpha, tile)
+
+        return Fit(build, long_side, self.device, use_tile)
+
+
+def _run_scales(
+    run_inputs: RunInputs, at: Position, generator: torch.Generator, *,
+    stop: Callable[[], bool] | None, image_every: int, checkpoint_every: int,
+    resume: dict[str, Any] | None,
+) -> Iterator[StepRecord]:
+    options, device = run_inputs.options, run_inputs.device
     image: torch.Tensor | None = None
     schedule = zip(options.scale_sizes, options.steps_per_scale, strict=True)
     for scale, (long_side, n_steps) in enumerate(schedule):
         if resume is not None and scale < resume["scale"]:
             continue
-        inputs = scale_inputs(options, content_image, style_images, long_side, device)
-        alpha = scale_alpha(options, content_image.size, scale, inputs.pixels)
-        tile = memory.DEFAULT_TILE if options.tile_size is None else options.tile_size
-        use_tile = tile if (final_plan.tiled and inputs.pixels > tile * tile) else None
-        objective = Objective(net, options, inputs.net_content, inputs.styles, blend, alpha,
-                              use_tile)
-        # From the machine's total memory, not what is free now: the same seed must give the
-        # same image however busy the machine is.
-        history = memory.lbfgs_history(inputs.pixels, memory.total_bytes())
+        inputs = scale_inputs(options, run_inputs.content, run_inputs.styles, long_side, device)
+        alpha = scale_alpha(options, run_inputs.content.size, scale, inputs.pixels)
+        fit = run_inputs.fit(inputs, alpha, long_side)
+        try:
+            objective = fit.objective()
+        except OutOfMemory as problem:
+            if image is None:
+                raise
+            previous = start_image(options, image, inputs, generator)
+            yield _failure(options, inputs, scale, at, previous, f"{problem}; kept the "
+                           "previous scale's image")
+            return
+        # From the memory of the machine or device, not what is free now: the same seed
+        # must give the same image however busy the machine is.
+        history = memory.lbfgs_history(inputs.pixels, memory.total_bytes(device), n_steps)
         if resume is not None:
             current = ScaleRun(objective, resume["image"].to(device), options, history,
                                resume["lr_factor"])
@@ -437,7 +554,7 @@ def run(
                                options, history)
             first_step = 0
         ended = yield from optimise_scale(
-            current, options, inputs, scale, range(first_step, n_steps), at, stop=stop,
+            current, fit, options, inputs, scale, range(first_step, n_steps), at, stop=stop,
             image_every=image_every, checkpoint_every=checkpoint_every)
         if ended:
             return
