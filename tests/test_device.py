@@ -94,7 +94,7 @@ def _out_of_memory_when_untiled(monkeypatch, always: bool = False):
 
 
 def test_out_of_memory_continues_in_exact_tiles(monkeypatch, tiny_content, tiny_style):
-    options = StyleOptions(size=64, scales=1, steps=5)
+    options = StyleOptions(size=64, scales=1, steps=5, device="cpu")
     plain = list(transfer.run(tiny_content, tiny_style, options))
     calls = _out_of_memory_when_untiled(monkeypatch)
     records = list(transfer.run(tiny_content, tiny_style, options))
@@ -108,8 +108,8 @@ def test_out_of_memory_continues_in_exact_tiles(monkeypatch, tiny_content, tiny_
 def test_out_of_memory_even_in_the_smallest_tiles_keeps_the_latest_image(
         monkeypatch, tiny_content, tiny_style):
     _out_of_memory_when_untiled(monkeypatch, always=True)
-    records = list(transfer.run(tiny_content, tiny_style, StyleOptions(size=64, scales=1,
-                                                                         steps=5)))
+    options = StyleOptions(size=64, scales=1, steps=5, device="cpu")
+    records = list(transfer.run(tiny_content, tiny_style, options))
     last = records[-1]
     assert last.failed and last.image is not None
     assert "out of memory on cpu even in 32-px tiles" in last.event

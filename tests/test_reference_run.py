@@ -1,9 +1,10 @@
 """Refactoring keeps pictures: a small coarse-to-fine run must reproduce a stored image.
 
 ``data/reference_run_64px.png`` was made by the engine before it was split into modules
-(and the split reproduced it bit for bit). Another CPU may round differently in the last
-bit, which L-BFGS can amplify a little over ten steps, so the test allows a stray level;
-any change of behaviour moves thousands of values by far more.
+(and the split reproduced it bit for bit). Another CPU rounds differently in the last bit
+and L-BFGS amplifies that over ten steps: on the H200 machine's CPU the image differed by
+at most 3 levels, 0.35 on average. Changes of behaviour move far more: one more step
+gives 8 and 0.98, α×1.05 gives 133 and 17 (measured), so the bounds sit between.
 """
 
 from __future__ import annotations
@@ -27,5 +28,5 @@ def test_a_small_run_reproduces_the_stored_image(tiny_content, tiny_style):
     expected = np.asarray(Image.open(REFERENCE).convert("RGB"), dtype=np.int16)
     assert made.shape == expected.shape == (48, 64, 3)
     difference = np.abs(made - expected)
-    assert difference.max() <= 2 and difference.mean() < 0.05, (difference.max(),
+    assert difference.max() <= 5 and difference.mean() < 0.6, (difference.max(),
                                                                 difference.mean())

@@ -385,7 +385,8 @@ def match_color_statistics(source: torch.Tensor, target: torch.Tensor) -> torch.
         pixels = image.reshape(3, -1).double()  # (3, M)
         mean = pixels.mean(dim=1, keepdim=True)
         centred = pixels - mean
-        cov = centred @ centred.T / pixels.shape[1] + 1e-3 * torch.eye(3, dtype=torch.float64)
+        eye = torch.eye(3, dtype=torch.float64, device=image.device)
+        cov = centred @ centred.T / pixels.shape[1] + 1e-3 * eye
         return mean, cov
 
     def sqrtm(matrix: torch.Tensor, power: float) -> torch.Tensor:

@@ -314,13 +314,20 @@ class Fit:
     long_side: int
     device: torch.device
     tile: int | None  # core tile side; None: untiled
+    note: str | None = None  # said on the scale's first record when it had to shrink
 
     def objective(self) -> Objective:
+        first = self.tile
         while True:
             try:
-                return self.build(self.tile)
+                objective = self.build(self.tile)
             except OUT_OF_MEMORY:
                 self.shrink()
+                continue
+            if self.tile != first:
+                self.note = (f"out of memory for this scale's targets: continuing in exact "
+                             f"{self.tile}-px tiles")
+            return objective
 
     def smaller(self) -> Objective:
         """The objective in tiles half the size of the ones that did not fit."""
@@ -350,7 +357,7 @@ def optimise_scale(
     exact tiles (see :class:`Fit`). Returns True when the run must end here: ``stop()``
     said so, or the loss could not be recovered.
     """
-    recoveries, event = 0, None
+    recoveries, event = 0, fit.note
     best_total, best_image = math.inf, current.image.detach().clone()
     i = steps.start
     while i < steps.stop:

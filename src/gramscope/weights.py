@@ -15,6 +15,7 @@ plain RGB pixels in 0-255 and never needs to know which source it is talking to.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import os
@@ -29,6 +30,17 @@ import torch
 
 from .errors import WeightsError
 from .layers import CONV_LAYERS  # the conv layers of VGG-19 in order, by their paper names
+
+
+@functools.lru_cache(maxsize=16)
+def _constants(mean: tuple[float, ...], std: tuple[float, ...], dtype: torch.dtype,
+               device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """The mean and std as (1, 3, 1, 1) tensors on ``device``, made once: building them
+    from Python numbers at every forward pass is a host-to-device copy, which on a GPU
+    waits for the device twice per step."""
+    return (torch.tensor(mean, dtype=dtype, device=device).view(1, 3, 1, 1),
+            torch.tensor(std, dtype=dtype, device=device).view(1, 3, 1, 1))
+
 
 #: torchvision numbers every module in ``features``; the convs sit at these indices.
 TORCHVISION_CONV_INDICES = (0, 2, 5, 7, 10, 12, 14, 16, 19, 21, 23, 25, 28, 30, 32, 34)
@@ -54,8 +66,7 @@ class Preprocessing:
     def to_network(self, rgb255: torch.Tensor) -> torch.Tensor:
         """(B, 3, H, W) RGB 0-255 -> (B, 3, H, W) network input."""
         x = rgb255.flip(1) if self.bgr else rgb255
-        mean = torch.tensor(self.mean, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
-        std = torch.tensor(self.std, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
+        mean, std = _constants(tuple(self.mean), tuple(self.std), x.dtype, x.device)
         return (x * self.scale - mean) / std
 
 
