@@ -7,11 +7,11 @@ needed only to draw (``pip install 'gramscope[explain]'``).
 from .anatomy import LossAnatomy, loss_anatomy
 from .compare import Comparison, compare_representations
 from .features import FeatureGrid, feature_grid, feature_maps, strongest_channels
+from .figure1 import Figure1, figure1, reconstruct_content, synthesise_style
+from .figure3 import Figure3, equivalent_ratio, figure3
 from .grams import GramViews, cluster_order, gram_views
-from .grid import Figure3, equivalent_ratio, figure3
-from .progress import Panel
-from .reconstruct import Figure1, figure1, reconstruct_content, synthesise_style
 from .report import write_report
+from .runner import Panel
 
 __all__ = [
     "Comparison", "FeatureGrid", "Figure1", "Figure3", "GramViews", "LossAnatomy", "Panel",

@@ -19,7 +19,7 @@ from ..cli import add_style_options, image_arguments, options_from_args
 from ..errors import GramscopeError, OptionsError
 from ..options import StyleOptions
 from ..transfer import StepRecord
-from .progress import OnStep
+from .runner import OnStep
 
 #: The view used when ``gramscope explain`` is followed by image names.
 DEFAULT_VIEW = "report"
@@ -61,7 +61,7 @@ class StepBar:
             self.label = label
             self.bar.set_postfix_str(label, refresh=False)
         if self.bar.total is not None and self.bar.n >= self.bar.total:
-            self.bar.total += 1  # a diverged panel is being made again (progress.render_run)
+            self.bar.total += 1  # a diverged panel is being made again (runner.render_run)
         self.bar.update(1)
 
     def __enter__(self) -> OnStep:
@@ -173,7 +173,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def _add_figure1(subparsers: Any) -> None:
-    from .reconstruct import FIGURE1_DEFAULTS
+    from .figure1 import FIGURE1_DEFAULTS
 
     parser = subparsers.add_parser(
         "figure1", help="the paper's Figure 1: what each layer keeps",
@@ -188,7 +188,7 @@ def _add_figure1(subparsers: Any) -> None:
 
 
 def cmd_figure1(args: argparse.Namespace) -> int:
-    from .reconstruct import figure1, figure1_steps
+    from .figure1 import figure1, figure1_steps
 
     options = options_from_args(args)
     content, style = _pair(args.images)
@@ -201,7 +201,7 @@ def cmd_figure1(args: argparse.Namespace) -> int:
 
 
 def _add_figure3(subparsers: Any) -> None:
-    from .grid import FIGURE3_DEFAULTS
+    from .figure3 import FIGURE3_DEFAULTS
 
     parser = subparsers.add_parser(
         "figure3", help="the paper's Figure 3: α/β against the style layers",
@@ -220,8 +220,8 @@ def _add_figure3(subparsers: Any) -> None:
 
 
 def cmd_figure3(args: argparse.Namespace) -> int:
-    from .grid import figure3, figure3_steps
-    from .reconstruct import growing_subsets
+    from .figure1 import growing_subsets
+    from .figure3 import figure3, figure3_steps
 
     options = options_from_args(args)
     content, style = _pair(args.images)

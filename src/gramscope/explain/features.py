@@ -21,7 +21,7 @@ from ..options import StyleOptions
 from ..transfer import ImageInput, as_image
 from ..vgg import CHANNELS, VGG19, canonical_layer
 from .plotting import figure_png, new_figure, save_png, show_image
-from .progress import network
+from .runner import network
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

@@ -26,10 +26,10 @@ from ..vgg import VGG19, canonical_layer
 from .anatomy import LossAnatomy
 from .compare import EXPLANATION, compare_representations, comparison_steps
 from .features import NORMALISE_HELP, feature_grid
+from .figure1 import figure1, figure1_steps, figure_options
+from .figure3 import figure3, figure3_options, figure3_steps
 from .grams import gram_views
-from .grid import figure3, figure3_options, figure3_steps
-from .progress import OnStep, network, render_run, total_steps
-from .reconstruct import figure1, figure1_steps, figure_options
+from .runner import OnStep, network, render_run, total_steps
 
 #: What the report shows feature maps of: an edge layer, a texture layer, the content layer.
 DEFAULT_FEATURE_LAYERS = ("conv1_1", "conv3_1", "conv4_2")

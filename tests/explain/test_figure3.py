@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gramscope.errors import OptionsError
-from gramscope.explain.grid import (
+from gramscope.explain.figure3 import (
     PAPER_RATIOS,
     default_ratios,
     equivalent_ratio,
@@ -13,7 +13,7 @@ from gramscope.explain.grid import (
     paper_ratio_for,
     schedule,
 )
-from gramscope.explain.progress import diverged
+from gramscope.explain.runner import diverged
 from gramscope.options import StyleOptions
 from gramscope.transfer import StepRecord
 

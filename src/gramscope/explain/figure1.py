@@ -28,7 +28,7 @@ from ..options import PAPER_STYLE_LAYERS, StyleOptions
 from ..transfer import ImageInput, as_image
 from ..vgg import VGG19, canonical_layer
 from .plotting import figure_png, panel_figure, save_png
-from .progress import OnStep, Panel, render_run, total_steps
+from .runner import OnStep, Panel, render_run, total_steps
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

@@ -27,9 +27,9 @@ from ..image import resize_long_side
 from ..options import StyleOptions
 from ..transfer import ImageInput, as_image
 from ..vgg import VGG19, canonical_layer
+from .figure1 import growing_subsets, subset_label
 from .plotting import figure_png, panel_figure, save_png
-from .progress import OnStep, Panel, render_run, total_steps
-from .reconstruct import growing_subsets, subset_label
+from .runner import OnStep, Panel, render_run, total_steps
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
