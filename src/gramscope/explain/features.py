@@ -17,6 +17,7 @@ from PIL import Image
 
 from ..errors import OptionsError
 from ..image import resize_long_side, to_tensor
+from ..losses import mean_std
 from ..options import StyleOptions
 from ..transfer import ImageInput, as_image
 from ..vgg import CHANNELS, VGG19, canonical_layer
@@ -34,8 +35,8 @@ NORMALISE_HELP = {
 
 
 def channel_strengths(features: torch.Tensor) -> torch.Tensor:
-    """Mean activation of each channel over positions: (1, N, H, W) -> (N,)."""
-    return features.mean(dim=(0, 2, 3))
+    """Mean activation μ_i of each channel over positions: (1, N, H, W) -> (N,)."""
+    return mean_std(features)[0]
 
 
 def strongest_channels(features: torch.Tensor, count: int) -> list[int]:

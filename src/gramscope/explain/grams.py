@@ -2,8 +2,9 @@
 
 G^l_ij = Σ_k F^l_ik F^l_jk says how often channels i and j fire *together*, summed over all
 positions, so it keeps which features co-occur and throws away where. Each Gram is shown
-divided by its own M_l (the engine compares them that way, exact when sizes agree):
-E_l = Σ_ij (G_ij/M − A_ij/M)² / (4 N_l²).
+divided by its own M_l (the engine compares them that way, exact when sizes agree), and
+E_l = Σ_ij (G_ij/M − A_ij/M)² / (4 N_l²) comes from :mod:`gramscope.losses`, as in the
+engine.
 
 Channels come in network order, which is arbitrary; ordering them by clustering the style
 Gram puts channels that fire together next to each other, so its blocks become visible.
@@ -19,7 +20,7 @@ import numpy as np
 import torch
 
 from ..errors import OptionsError
-from ..losses import gram_matrix
+from ..losses import gram_error, normalised_gram
 from ..options import StyleOptions
 from ..transfer import ImageInput
 from ..vgg import VGG19, canonical_layer
@@ -96,8 +97,7 @@ class GramViews:
     @property
     def style_error(self) -> float:
         """E_l for these two Grams: Σ (G/M − A/M)² / (4 N²)."""
-        n = self.style.shape[0]
-        return float(self.difference.pow(2).sum() / (4 * n**2))
+        return float(gram_error(self.result, self.style, self.style.shape[0]))
 
     def mismatched(self) -> list[tuple[int, float]]:
         """(channel, share of E_l) for the ``top`` most mismatched channels, worst first."""
@@ -150,11 +150,6 @@ class GramViews:
 
     def save(self, path: str | Path) -> Path:
         return save_png(self.png(), path)
-
-
-def normalised_gram(features: torch.Tensor) -> torch.Tensor:
-    """G / M for features shaped (1, N, H, W): (N, N)."""
-    return gram_matrix(features) / features[0, 0].numel()
 
 
 def gram_views(
