@@ -1,4 +1,4 @@
-"""Figure 3's α/β translation and the divergence guard every figure cell runs under."""
+"""Figure 3's α/β translation and its grid of cells."""
 
 from __future__ import annotations
 
@@ -13,9 +13,7 @@ from gramscope.explain.figure3 import (
     paper_ratio_for,
     schedule,
 )
-from gramscope.explain.runner import diverged
 from gramscope.options import StyleOptions
-from gramscope.transfer import StepRecord
 
 
 def test_ratio_translation_follows_the_pixel_count():
@@ -44,15 +42,3 @@ def test_figure3_rejects_empty_or_negative_columns(tiny_content, tiny_style):
     with pytest.raises(OptionsError):
         figure3(tiny_content, tiny_style, StyleOptions(size=32), ratios=[1e-6, -1.0])
 
-
-def record(step: int, scale: int, total: float) -> StepRecord:
-    return StepRecord(step, scale, (8, 8), 0.0, total, {}, 1.0, 0.0, total)
-
-
-def test_divergence_is_judged_at_the_last_scale():
-    settled = [record(1, 0, 100.0), record(2, 0, 5.0), record(3, 1, 50.0), record(4, 1, 40.0)]
-    assert not diverged(settled)  # the jump at a new scale is normal
-    leapt = [*settled, record(5, 1, 30.0), record(6, 1, 500.0)]
-    assert diverged(leapt)
-    assert diverged([record(1, 0, 1.0), record(2, 0, float("nan"))])
-    assert not diverged([])

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Literal
 import torch
 from PIL import Image
 
+from ..device import network_for
 from ..errors import OptionsError
 from ..image import resize_long_side, to_tensor
 from ..losses import mean_std
@@ -22,7 +23,6 @@ from ..options import StyleOptions
 from ..transfer import ImageInput, as_image
 from ..vgg import CHANNELS, VGG19, canonical_layer
 from .plotting import figure_png, new_figure, save_png, show_image
-from .runner import network
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -104,7 +104,7 @@ def feature_maps(
     net: VGG19 | None = None,
 ) -> dict[str, torch.Tensor]:
     """``{layer: (1, N, H, W)}`` for ``image`` scaled to ``size`` px (long side)."""
-    net = net or network(options or StyleOptions())
+    net = net or network_for(options or StyleOptions())
     device = next(iter(net.buffers())).device
     tensor = to_tensor(resize_long_side(as_image(image), size)).to(device)  # (1, 3, H, W)
     with torch.no_grad():

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from PIL import Image
 
+from ..device import network_for
 from ..errors import GramscopeError, OptionsError
 from ..image import atomic_write_bytes, resize_long_side, save_image
 from ..options import StyleOptions
@@ -29,7 +30,7 @@ from .features import NORMALISE_HELP, feature_grid
 from .figure1 import figure1, figure1_steps, figure_options
 from .figure3 import figure3, figure3_options, figure3_steps
 from .grams import gram_views
-from .runner import OnStep, network, render_run, total_steps
+from .runner import OnStep, render_run, total_steps
 
 #: What the report shows feature maps of: an edge layer, a texture layer, the content layer.
 DEFAULT_FEATURE_LAYERS = ("conv1_1", "conv3_1", "conv4_2")
@@ -154,7 +155,7 @@ def write_report(
     settings = options or StyleOptions()
     folder = prepare_folder(folder, overwrite)
     content_image, style_image = as_image(content), as_image(style)
-    net = net or network(settings)
+    net = net or network_for(settings)
     started = time.perf_counter()
     sections: list[Section] = []
 
