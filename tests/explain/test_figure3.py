@@ -10,6 +10,7 @@ from gramscope.explain.figure3 import (
     default_ratios,
     equivalent_ratio,
     figure3,
+    figure3_cells,
     paper_ratio_for,
     schedule,
 )
@@ -42,3 +43,16 @@ def test_figure3_rejects_empty_or_negative_columns(tiny_content, tiny_style):
     with pytest.raises(OptionsError):
         figure3(tiny_content, tiny_style, StyleOptions(size=32), ratios=[1e-6, -1.0])
 
+
+
+def test_cells_weigh_each_row_equally_and_set_alpha_from_the_ratio():
+    settings = StyleOptions(beta=1e3, style_layers=("conv1_1", "conv2_1", "conv3_1"),
+                            style_layer_weights=(1.0, 2.0, 3.0))
+    rows = [("conv1_1",), ("conv1_1", "conv2_1")]
+    cells = figure3_cells(settings, rows, [1e-7, 1e-5])
+    assert [c.options.style_layers for c in cells] == [rows[0], rows[0], rows[1], rows[1]]
+    assert [c.options.alpha for c in cells] == pytest.approx([1e-4, 1e-2, 1e-4, 1e-2])
+    assert cells[3].options.layer_weights == {"conv1_1": 0.5, "conv2_1": 0.5}
+    # Nothing else moves: the cell is the settings with its layers and α, exactly.
+    assert cells[1].options == settings.replace(style_layers=rows[0], style_layer_weights=None,
+                                                alpha=1e-5 * 1e3)

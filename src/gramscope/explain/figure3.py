@@ -25,6 +25,7 @@ from PIL import Image
 from ..errors import OptionsError
 from ..image import resize_long_side
 from ..options import StyleOptions
+from ..options_grid import Cell, grid, ratio_axis, style_layers_axis
 from ..transfer import ImageInput, as_image
 from ..vgg import VGG19, canonical_layer
 from .figure1 import growing_subsets, subset_label
@@ -139,6 +140,16 @@ def figure3_steps(options: StyleOptions | None = None, rows: int = 5, columns: i
     return total_steps(figure3_options(options)) * rows * columns
 
 
+def figure3_cells(
+    settings: StyleOptions, rows: Sequence[Sequence[str]], ratios: Sequence[float]
+) -> list[Cell]:
+    """The figure's cells, row by row, from the grid builder ``gramscope sweep`` uses too:
+    each row matches its style layers with equal weights (w_l = 1/number of layers, as in
+    the paper) and each column sets α = ratio·β."""
+    return grid(settings.replace(style_layer_weights=None),
+                [style_layers_axis(rows), ratio_axis(ratios)])
+
+
 def figure3(
     content: ImageInput, style: ImageInput, options: StyleOptions | None = None, *,
     subsets: Sequence[Sequence[str]] | None = None, ratios: Sequence[float] | None = None,
@@ -158,11 +169,9 @@ def figure3(
     if any(not r > 0 for r in columns):
         raise OptionsError(f"α/β values must be more than zero, not {columns}")
     result = Figure3(content_image, style_image, settings, rows, columns)
-    for r, layers in enumerate(rows):
-        for c, ratio in enumerate(columns):
-            cell = settings.replace(style_layers=layers, style_layer_weights=None,
-                                    alpha=ratio * settings.beta)
-            label = f"{subset_label(layers)}, α/β {ratio:.1e}"
-            result.cells[r, c] = render_run(label, content_image, style_image, cell,
-                                            on_step=on_step, net=net)
+    for index, cell in enumerate(figure3_cells(settings, rows, columns)):
+        r, c = divmod(index, len(columns))
+        label = f"{subset_label(rows[r])}, α/β {columns[c]:.1e}"
+        result.cells[r, c] = render_run(label, content_image, style_image, cell.options,
+                                        on_step=on_step, net=net)
     return result
