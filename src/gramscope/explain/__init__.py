@@ -1,7 +1,8 @@
 """See inside the network: feature maps, Gram matrices, the paper's figures, a report.
 
-Everything here consumes the one engine (:func:`gramscope.transfer.run`); matplotlib is
-needed only to draw (``pip install 'gramscope[explain]'``).
+Every optimisation here is one call of :func:`gramscope.api.stylize`, the engine's one
+consumer path (see :mod:`.runner`); matplotlib is needed only to draw
+(``pip install 'gramscope[explain]'``).
 """
 
 from .anatomy import LossAnatomy, loss_anatomy

@@ -57,7 +57,7 @@ class Comparison:
         return panel_figure(
             [row], row_labels=[""], panel_inches=3.2,
             title="Why Gram matrices? The same transfer, two style statistics",
-            footer=f"α/β = {self.options.alpha / self.options.beta:.1e}, "
+            footer=f"α/β = {self.options.ratio:.1e}, "
                    f"style layers {', '.join(self.options.style_layers)}; "
                    f"{sum(self.options.steps_per_scale)} steps each.",
         )

@@ -9,8 +9,9 @@ minimise Σ_l w_l E_l over a growing set of layers conv1_1, +conv2_1, … +conv5
 layer matches correlations over a larger receptive field, so the texture grows in scale and
 complexity.
 
-Both are plain calls of the one engine (:func:`gramscope.transfer.run`) with one of the two
-loss terms switched off, never a separate loop.
+Both are plain calls of the one engine (:func:`gramscope.api.stylize`, through
+:func:`.runner.render_run`) with one of the two loss terms switched off, never a separate
+loop.
 """
 
 from __future__ import annotations
