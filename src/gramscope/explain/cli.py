@@ -13,12 +13,13 @@ import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from ..cli import add_style_options, image_arguments, options_from_args
 from ..errors import GramscopeError, OptionsError
 from ..options import StyleOptions
 from ..transfer import StepRecord
+from .plotting import Drawing
 from .runner import OnStep
 
 if TYPE_CHECKING:
@@ -118,12 +119,8 @@ def _check_png(path: Path, overwrite: bool) -> Path:
     return prepare_output(path, overwrite)
 
 
-class _Drawing(Protocol):
-    def save(self, path: str | Path) -> Path: ...
-
-
 def _draw(
-    args: argparse.Namespace, what: str, make: Callable[..., _Drawing],
+    args: argparse.Namespace, what: str, make: Callable[..., Drawing],
     steps: Callable[[StyleOptions], int] | None = None,
 ) -> int:
     """The shape every figure view shares: read the settings (and CONTENT STYLE when the

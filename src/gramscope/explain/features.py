@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import torch
@@ -22,7 +21,7 @@ from ..losses import mean_std
 from ..options import StyleOptions
 from ..transfer import ImageInput, as_image
 from ..vgg import CHANNELS, VGG19, canonical_layer
-from .plotting import figure_png, new_figure, save_png, show_image
+from .plotting import Drawing, new_figure, show_image
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -59,7 +58,7 @@ def normalise_maps(maps: torch.Tensor, mode: Normalise) -> torch.Tensor:
 
 
 @dataclass
-class FeatureGrid:
+class FeatureGrid(Drawing):
     """The strongest channels of one layer for one image."""
 
     image: Image.Image
@@ -91,12 +90,6 @@ class FeatureGrid:
         )
         figure.tight_layout(rect=(0, 0, 1, 0.95))
         return figure
-
-    def png(self) -> bytes:
-        return figure_png(self.figure())
-
-    def save(self, path: str | Path) -> Path:
-        return save_png(self.png(), path)
 
 
 def feature_maps(

@@ -19,7 +19,6 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PIL import Image
@@ -28,7 +27,7 @@ from ..image import resize_long_side, to_tensor
 from ..options import PAPER_STYLE_LAYERS, StyleOptions
 from ..transfer import ImageInput, as_image
 from ..vgg import VGG19, canonical_layer
-from .plotting import figure_png, panel_figure, save_png
+from .plotting import Drawing, panel_figure
 from .runner import OnStep, Panel, render_run, total_steps
 
 if TYPE_CHECKING:
@@ -118,7 +117,7 @@ def synthesise_style(
 
 
 @dataclass
-class Figure1:
+class Figure1(Drawing):
     """The reconstructions of the paper's Figure 1 and how to draw them."""
 
     content: Image.Image
@@ -146,12 +145,6 @@ class Figure1:
                 "added to its left (w_l = 1/number of layers)."
             ),
         )
-
-    def png(self) -> bytes:
-        return figure_png(self.figure())
-
-    def save(self, path: str | Path) -> Path:
-        return save_png(self.png(), path)
 
 
 def figure1_steps(options: StyleOptions | None = None) -> int:

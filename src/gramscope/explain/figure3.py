@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PIL import Image
@@ -29,7 +28,7 @@ from ..options_grid import Cell, grid, ratio_axis, style_layers_axis
 from ..transfer import ImageInput, as_image
 from ..vgg import VGG19, canonical_layer
 from .figure1 import growing_subsets, subset_label
-from .plotting import figure_png, panel_figure, save_png
+from .plotting import Drawing, panel_figure
 from .runner import OnStep, Panel, render_run, total_steps
 
 if TYPE_CHECKING:
@@ -79,7 +78,7 @@ def canvas_pixels(content: Image.Image, size: int) -> int:
 
 
 @dataclass
-class Figure3:
+class Figure3(Drawing):
     """The α/β × style-layers grid and how to draw it."""
 
     content: Image.Image
@@ -116,12 +115,6 @@ class Figure3:
                 "and E_l does not, so the paper's value for the same look is shown in brackets."
             ),
         )
-
-    def png(self) -> bytes:
-        return figure_png(self.figure())
-
-    def save(self, path: str | Path) -> Path:
-        return save_png(self.png(), path)
 
 
 def figure3_options(options: StyleOptions | None = None) -> StyleOptions:

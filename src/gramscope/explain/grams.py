@@ -13,7 +13,6 @@ Gram puts channels that fire together next to each other, so its blocks become v
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -25,7 +24,7 @@ from ..options import StyleOptions
 from ..transfer import ImageInput
 from ..vgg import VGG19, canonical_layer
 from .features import feature_maps
-from .plotting import figure_png, new_figure, save_png
+from .plotting import Drawing, new_figure
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -81,7 +80,7 @@ def mismatch_by_channel(difference: torch.Tensor) -> torch.Tensor:
 
 
 @dataclass
-class GramViews:
+class GramViews(Drawing):
     """Style Gram, result Gram and their difference at one layer (each divided by M)."""
 
     layer: str
@@ -144,12 +143,6 @@ class GramViews:
             f"the style Gram; colours √-scaled); E_l = {self.style_error:.3g}", fontsize=11)
         figure.tight_layout(rect=(0, 0, 1, 0.94))
         return figure
-
-    def png(self) -> bytes:
-        return figure_png(self.figure())
-
-    def save(self, path: str | Path) -> Path:
-        return save_png(self.png(), path)
 
 
 def gram_views(
