@@ -9,9 +9,8 @@ from gramscope.explain.grams import (
     cluster_order,
     gram_views,
     mismatch_by_channel,
-    normalised_gram,
 )
-from gramscope.losses import gram_matrix, layer_style_error
+from gramscope.losses import gram_matrix, layer_style_error, normalised_gram, positions
 
 
 def block_features(groups: int = 3, per_group: int = 5, positions: int = 200, seed: int = 0):
@@ -63,7 +62,7 @@ def test_gram_views_match_the_engine_formula(vgg, tiny_content, tiny_style):
     style_f = feature_maps(tiny_style, ["conv2_1"], size=64, net=vgg)["conv2_1"]
     result_f = feature_maps(tiny_content, ["conv2_1"], size=64, net=vgg)["conv2_1"]
     expected = layer_style_error(gram_matrix(result_f), gram_matrix(style_f), 128,
-                                 result_f[0, 0].numel(), style_f[0, 0].numel())
+                                 positions(result_f), positions(style_f))
     assert abs(views.style_error - float(expected)) <= 1e-5 * float(expected)
     assert torch.allclose(views.style, normalised_gram(style_f))
     worst = views.mismatched()

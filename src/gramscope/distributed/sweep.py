@@ -1,18 +1,18 @@
 """``gramscope sweep``: a Cartesian grid of settings, one job per cell, one contact sheet.
 
 The paper's Figure 3 is such a grid: rows add style layers (conv1_1, then up to conv2_1, …,
-conv5_1), columns move α/β (1e-5 … 1e-2). Every label on the sheet shows the value actually
-used, including α when it was set through α/β.
+conv5_1), columns move α/β (1e-5 … 1e-2). The cells come from :mod:`gramscope.options_grid`,
+as Figure 3's do; this module parses ``--vary`` axes, runs the cells and draws the sheet.
+Every label on the sheet shows the value actually used, including α when it was set
+through α/β.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import itertools
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,38 +20,14 @@ from PIL import Image, ImageDraw, ImageFont
 
 from ..errors import OptionsError
 from ..options import StyleOptions
+from ..options_grid import RATIO, Axis, Cell, grid, ratio_axis, style_layers_axis
 from .executors import Backend, Summary, execute
 from .jobs import ImageJob
 
-#: Pseudo-field of an axis: α/β, applied after every other setting so it uses the cell's β.
-RATIO = "ratio"
-
-
-@dataclass(frozen=True)
-class Axis:
-    """One dimension of the grid: a label and the settings it changes, for each value."""
-
-    name: str
-    values: tuple[tuple[str, dict[str, Any]], ...]
-
-
-@dataclass(frozen=True)
-class Cell:
-    """One point of the grid: the options it runs and one label per axis."""
-
-    labels: tuple[str, ...]
-    options: StyleOptions
-
-
-def ratio_axis(ratios: Sequence[float]) -> Axis:
-    """α/β values; α = ratio·β with each cell's β (as ``--ratio`` does for one run)."""
-    return Axis("alpha/beta", tuple((f"{r:g}", {RATIO: r}) for r in ratios))
-
-
-def style_layers_axis(layer_sets: Sequence[Sequence[str]]) -> Axis:
-    return Axis("style layers", tuple(
-        ("+".join(layers), {"style_layers": tuple(layers)}) for layers in layer_sets
-    ))
+__all__ = [
+    "Axis", "Cell", "contact_sheet", "field_axis", "grid", "plan_sweep", "ratio_axis",
+    "run_sweep", "style_layers_axis",
+]
 
 
 def field_axis(name: str, texts: Sequence[str]) -> Axis:
@@ -79,39 +55,6 @@ def field_axis(name: str, texts: Sequence[str]) -> Axis:
             raise OptionsError(f"--vary {name}: {exc.message}") from None
         values.append((text, {key: getattr(namespace, key)}))
     return Axis(key, tuple(values))
-
-
-def apply(base: StyleOptions, overrides: dict[str, Any]) -> StyleOptions:
-    """``base`` with ``overrides``; α/β last, and ``size`` following explicit ``scales``."""
-    changes = {k: v for k, v in overrides.items() if k != RATIO}
-    if isinstance(changes.get("scales"), tuple) and "size" not in changes:
-        changes["size"] = changes["scales"][-1]
-    options = base.replace(**changes)
-    if RATIO in overrides:
-        options = options.replace(alpha=overrides[RATIO] * options.beta)
-    return options
-
-
-def grid(base: StyleOptions, axes: Sequence[Axis]) -> list[Cell]:
-    """Every combination of the axes' values, the last axis varying fastest.
-
-    Each cell is validated here, so an impossible combination is reported before any work.
-    """
-    if not axes:
-        raise OptionsError("give at least one axis: --alpha-beta, --style-layers or --vary")
-    cells = []
-    for combination in itertools.product(*(axis.values for axis in axes)):
-        overrides: dict[str, Any] = {}
-        for _, change in combination:
-            overrides.update(change)
-        labels = tuple(f"{axis.name}={label}" for axis, (label, _) in
-                       zip(axes, combination, strict=True))
-        options = apply(base, overrides)
-        if RATIO in overrides:
-            labels = tuple(f"{label} (alpha={options.alpha:.3g})" if label.startswith(
-                "alpha/beta=") else label for label in labels)
-        cells.append(Cell(labels, options))
-    return cells
 
 
 def plan_sweep(

@@ -1,17 +1,18 @@
 """See inside the network: feature maps, Gram matrices, the paper's figures, a report.
 
-Everything here consumes the one engine (:func:`gramscope.transfer.run`); matplotlib is
-needed only to draw (``pip install 'gramscope[explain]'``).
+Every optimisation here is one call of :func:`gramscope.api.stylize`, the engine's one
+consumer path (see :mod:`.runner`); matplotlib is needed only to draw
+(``pip install 'gramscope[explain]'``).
 """
 
 from .anatomy import LossAnatomy, loss_anatomy
 from .compare import Comparison, compare_representations
 from .features import FeatureGrid, feature_grid, feature_maps, strongest_channels
+from .figure1 import Figure1, figure1, reconstruct_content, synthesise_style
+from .figure3 import Figure3, equivalent_ratio, figure3
 from .grams import GramViews, cluster_order, gram_views
-from .grid import Figure3, equivalent_ratio, figure3
-from .progress import Panel
-from .reconstruct import Figure1, figure1, reconstruct_content, synthesise_style
 from .report import write_report
+from .runner import Panel
 
 __all__ = [
     "Comparison", "FeatureGrid", "Figure1", "Figure3", "GramViews", "LossAnatomy", "Panel",

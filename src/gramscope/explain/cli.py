@@ -11,15 +11,20 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..cli import add_style_options, image_arguments, options_from_args
 from ..errors import GramscopeError, OptionsError
 from ..options import StyleOptions
 from ..transfer import StepRecord
-from .progress import OnStep
+from .plotting import Drawing
+from .runner import OnStep
+
+if TYPE_CHECKING:
+    from .figure3 import Figure3
+    from .grams import GramViews
 
 #: The view used when ``gramscope explain`` is followed by image names.
 DEFAULT_VIEW = "report"
@@ -61,7 +66,7 @@ class StepBar:
             self.label = label
             self.bar.set_postfix_str(label, refresh=False)
         if self.bar.total is not None and self.bar.n >= self.bar.total:
-            self.bar.total += 1  # a diverged panel is being made again (progress.render_run)
+            self.bar.total += 1  # a diverged panel is being made again (runner.render_run)
         self.bar.update(1)
 
     def __enter__(self) -> OnStep:
@@ -112,6 +117,25 @@ def _check_png(path: Path, overwrite: bool) -> Path:
     if path.suffix.lower() != ".png":
         raise GramscopeError(f"figures are PNG files; give a name ending in .png, not {path}")
     return prepare_output(path, overwrite)
+
+
+def _draw(
+    args: argparse.Namespace, what: str, make: Callable[..., Drawing],
+    steps: Callable[[StyleOptions], int] | None = None,
+) -> int:
+    """The shape every figure view shares: read the settings (and CONTENT STYLE when the
+    view takes them), check the output before any work, call ``make(options, *images,
+    on_step)`` under one progress bar over ``steps(options)`` optimiser steps (no bar
+    without ``steps``), save the figure and say where."""
+    options = options_from_args(args)
+    images = _pair(args.images) if "images" in vars(args) else ()
+    output = _check_png(args.output, args.overwrite)
+    total = steps(options) if steps is not None else 0
+    with StepBar(total, args.quiet or steps is None, what) as bar:
+        drawing = make(options, *images, bar)
+    drawing.save(output)
+    print(f"wrote {output}")
+    return 0
 
 
 def _pair(images: Sequence[str]) -> tuple[Path, Path]:
@@ -173,7 +197,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def _add_figure1(subparsers: Any) -> None:
-    from .reconstruct import FIGURE1_DEFAULTS
+    from .figure1 import FIGURE1_DEFAULTS
 
     parser = subparsers.add_parser(
         "figure1", help="the paper's Figure 1: what each layer keeps",
@@ -188,20 +212,14 @@ def _add_figure1(subparsers: Any) -> None:
 
 
 def cmd_figure1(args: argparse.Namespace) -> int:
-    from .reconstruct import figure1, figure1_steps
+    from .figure1 import figure1, figure1_steps
 
-    options = options_from_args(args)
-    content, style = _pair(args.images)
-    output = _check_png(args.output, args.overwrite)
-    with StepBar(figure1_steps(options), args.quiet, "figure 1") as bar:
-        figure = figure1(content, style, options, on_step=bar)
-    figure.save(output)
-    print(f"wrote {output}")
-    return 0
+    return _draw(args, "figure 1", lambda options, content, style, bar: figure1(
+        content, style, options, on_step=bar), figure1_steps)
 
 
 def _add_figure3(subparsers: Any) -> None:
-    from .grid import FIGURE3_DEFAULTS
+    from .figure3 import FIGURE3_DEFAULTS
 
     parser = subparsers.add_parser(
         "figure3", help="the paper's Figure 3: α/β against the style layers",
@@ -220,20 +238,18 @@ def _add_figure3(subparsers: Any) -> None:
 
 
 def cmd_figure3(args: argparse.Namespace) -> int:
-    from .grid import figure3, figure3_steps
-    from .reconstruct import growing_subsets
+    from .figure1 import growing_subsets
+    from .figure3 import PAPER_RATIOS, figure3, figure3_steps
 
-    options = options_from_args(args)
-    content, style = _pair(args.images)
-    output = _check_png(args.output, args.overwrite)
-    columns = len(args.ratios) if args.ratios else 4
-    subsets = growing_subsets(options.style_layers)
-    with StepBar(figure3_steps(options, len(subsets), columns), args.quiet, "figure 3") as bar:
-        figure = figure3(content, style, options, subsets=subsets, ratios=args.ratios,
-                         on_step=bar)
-    figure.save(output)
-    print(f"wrote {output}")
-    return 0
+    def make(options: StyleOptions, content: Path, style: Path, bar: OnStep) -> Figure3:
+        return figure3(content, style, options, subsets=growing_subsets(options.style_layers),
+                       ratios=args.ratios, on_step=bar)
+
+    def steps(options: StyleOptions) -> int:
+        columns = len(args.ratios) if args.ratios else len(PAPER_RATIOS)
+        return figure3_steps(options, len(growing_subsets(options.style_layers)), columns)
+
+    return _draw(args, "figure 3", make, steps)
 
 
 def _network_flags(parser: argparse.ArgumentParser) -> None:
@@ -266,13 +282,9 @@ def cmd_features(args: argparse.Namespace) -> int:
     from ..samples import resolve_image_argument
     from .features import feature_grid
 
-    output = _check_png(args.output, args.overwrite)
-    options = options_from_args(args)
-    grid = feature_grid(resolve_image_argument(args.image), args.layer, count=args.count,
-                        normalise=args.normalise, size=options.size, options=options)
-    grid.save(output)
-    print(f"wrote {output}")
-    return 0
+    return _draw(args, "features", lambda options, _: feature_grid(
+        resolve_image_argument(args.image), args.layer, count=args.count,
+        normalise=args.normalise, size=options.size, options=options))
 
 
 def _add_gram(subparsers: Any) -> None:
@@ -295,15 +307,15 @@ def cmd_gram(args: argparse.Namespace) -> int:
     from ..samples import resolve_image_argument
     from .grams import gram_views
 
-    output = _check_png(args.output, args.overwrite)
-    options = options_from_args(args)
-    views = gram_views(resolve_image_argument(args.style), resolve_image_argument(args.result),
-                       args.layer, size=options.size, top=args.top, options=options)
-    views.save(output)
-    for channel, share in views.mismatched():
-        print(f"channel {channel}: {100 * share:.1f} % of {views.layer}'s style error")
-    print(f"wrote {output}")
-    return 0
+    def make(options: StyleOptions, _: OnStep) -> GramViews:
+        views = gram_views(resolve_image_argument(args.style),
+                           resolve_image_argument(args.result), args.layer,
+                           size=options.size, top=args.top, options=options)
+        for channel, share in views.mismatched():
+            print(f"channel {channel}: {100 * share:.1f} % of {views.layer}'s style error")
+        return views
+
+    return _draw(args, "gram", make)
 
 
 def _add_losses(subparsers: Any) -> None:
@@ -347,14 +359,8 @@ def _add_compare(subparsers: Any) -> None:
 def cmd_compare(args: argparse.Namespace) -> int:
     from .compare import compare_representations, comparison_steps
 
-    options = options_from_args(args)
-    content, style = _pair(args.images)
-    output = _check_png(args.output, args.overwrite)
-    with StepBar(comparison_steps(options), args.quiet, "compare") as bar:
-        comparison = compare_representations(content, style, options, on_step=bar)
-    comparison.save(output)
-    print(f"wrote {output}")
-    return 0
+    return _draw(args, "compare", lambda options, content, style, bar: compare_representations(
+        content, style, options, on_step=bar), comparison_steps)
 
 
 def register(subparsers: Any) -> None:

@@ -11,7 +11,6 @@ treats every channel on its own.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PIL import Image
@@ -20,8 +19,8 @@ from ..image import resize_long_side
 from ..options import StyleOptions
 from ..transfer import ImageInput, as_image
 from ..vgg import VGG19
-from .plotting import figure_png, panel_figure, save_png
-from .progress import OnStep, Panel, render_run, total_steps
+from .plotting import Drawing, panel_figure
+from .runner import OnStep, Panel, render_run, total_steps
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -41,7 +40,7 @@ LABELS = {"gram": "Gram matrices (the paper)", "mean-std": "channel mean & std (
 
 
 @dataclass
-class Comparison:
+class Comparison(Drawing):
     """One content/style pair stylised with each style representation."""
 
     content: Image.Image
@@ -57,16 +56,10 @@ class Comparison:
         return panel_figure(
             [row], row_labels=[""], panel_inches=3.2,
             title="Why Gram matrices? The same transfer, two style statistics",
-            footer=f"α/β = {self.options.alpha / self.options.beta:.1e}, "
+            footer=f"α/β = {self.options.ratio:.1e}, "
                    f"style layers {', '.join(self.options.style_layers)}; "
                    f"{sum(self.options.steps_per_scale)} steps each.",
         )
-
-    def png(self) -> bytes:
-        return figure_png(self.figure())
-
-    def save(self, path: str | Path) -> Path:
-        return save_png(self.png(), path)
 
 
 def comparison_steps(options: StyleOptions | None = None) -> int:

@@ -9,19 +9,19 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import torch
 from PIL import Image
 
+from ..device import network_for
 from ..errors import OptionsError
 from ..image import resize_long_side, to_tensor
+from ..losses import mean_std
 from ..options import StyleOptions
 from ..transfer import ImageInput, as_image
 from ..vgg import CHANNELS, VGG19, canonical_layer
-from .plotting import figure_png, new_figure, save_png, show_image
-from .progress import network
+from .plotting import Drawing, new_figure, show_image
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -34,8 +34,8 @@ NORMALISE_HELP = {
 
 
 def channel_strengths(features: torch.Tensor) -> torch.Tensor:
-    """Mean activation of each channel over positions: (1, N, H, W) -> (N,)."""
-    return features.mean(dim=(0, 2, 3))
+    """Mean activation μ_i of each channel over positions: (1, N, H, W) -> (N,)."""
+    return mean_std(features)[0]
 
 
 def strongest_channels(features: torch.Tensor, count: int) -> list[int]:
@@ -58,7 +58,7 @@ def normalise_maps(maps: torch.Tensor, mode: Normalise) -> torch.Tensor:
 
 
 @dataclass
-class FeatureGrid:
+class FeatureGrid(Drawing):
     """The strongest channels of one layer for one image."""
 
     image: Image.Image
@@ -91,19 +91,13 @@ class FeatureGrid:
         figure.tight_layout(rect=(0, 0, 1, 0.95))
         return figure
 
-    def png(self) -> bytes:
-        return figure_png(self.figure())
-
-    def save(self, path: str | Path) -> Path:
-        return save_png(self.png(), path)
-
 
 def feature_maps(
     image: ImageInput, layers: list[str], *, size: int = 256, options: StyleOptions | None = None,
     net: VGG19 | None = None,
 ) -> dict[str, torch.Tensor]:
     """``{layer: (1, N, H, W)}`` for ``image`` scaled to ``size`` px (long side)."""
-    net = net or network(options or StyleOptions())
+    net = net or network_for(options or StyleOptions())
     device = next(iter(net.buffers())).device
     tensor = to_tensor(resize_long_side(as_image(image), size)).to(device)  # (1, 3, H, W)
     with torch.no_grad():

@@ -2,8 +2,9 @@
 
 G^l_ij = Σ_k F^l_ik F^l_jk says how often channels i and j fire *together*, summed over all
 positions, so it keeps which features co-occur and throws away where. Each Gram is shown
-divided by its own M_l (the engine compares them that way, exact when sizes agree):
-E_l = Σ_ij (G_ij/M − A_ij/M)² / (4 N_l²).
+divided by its own M_l (the engine compares them that way, exact when sizes agree), and
+E_l = Σ_ij (G_ij/M − A_ij/M)² / (4 N_l²) comes from :mod:`gramscope.losses`, as in the
+engine.
 
 Channels come in network order, which is arbitrary; ordering them by clustering the style
 Gram puts channels that fire together next to each other, so its blocks become visible.
@@ -12,19 +13,18 @@ Gram puts channels that fire together next to each other, so its blocks become v
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 from ..errors import OptionsError
-from ..losses import gram_matrix
+from ..losses import gram_error, normalised_gram
 from ..options import StyleOptions
 from ..transfer import ImageInput
 from ..vgg import VGG19, canonical_layer
 from .features import feature_maps
-from .plotting import figure_png, new_figure, save_png
+from .plotting import Drawing, new_figure
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -80,7 +80,7 @@ def mismatch_by_channel(difference: torch.Tensor) -> torch.Tensor:
 
 
 @dataclass
-class GramViews:
+class GramViews(Drawing):
     """Style Gram, result Gram and their difference at one layer (each divided by M)."""
 
     layer: str
@@ -96,8 +96,7 @@ class GramViews:
     @property
     def style_error(self) -> float:
         """E_l for these two Grams: Σ (G/M − A/M)² / (4 N²)."""
-        n = self.style.shape[0]
-        return float(self.difference.pow(2).sum() / (4 * n**2))
+        return float(gram_error(self.result, self.style, self.style.shape[0]))
 
     def mismatched(self) -> list[tuple[int, float]]:
         """(channel, share of E_l) for the ``top`` most mismatched channels, worst first."""
@@ -144,17 +143,6 @@ class GramViews:
             f"the style Gram; colours √-scaled); E_l = {self.style_error:.3g}", fontsize=11)
         figure.tight_layout(rect=(0, 0, 1, 0.94))
         return figure
-
-    def png(self) -> bytes:
-        return figure_png(self.figure())
-
-    def save(self, path: str | Path) -> Path:
-        return save_png(self.png(), path)
-
-
-def normalised_gram(features: torch.Tensor) -> torch.Tensor:
-    """G / M for features shaped (1, N, H, W): (N, N)."""
-    return gram_matrix(features) / features[0, 0].numel()
 
 
 def gram_views(

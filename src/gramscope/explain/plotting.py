@@ -20,6 +20,19 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 
+class Drawing:
+    """A view drawn as one matplotlib figure, saved as PNG bytes or a PNG file."""
+
+    def figure(self) -> Figure:
+        raise NotImplementedError
+
+    def png(self) -> bytes:
+        return figure_png(self.figure())
+
+    def save(self, path: str | Path) -> Path:
+        return save_png(self.png(), path)
+
+
 def new_figure(width: float, height: float) -> Figure:
     """A figure drawn by Agg, independent of any global pyplot state."""
     try:

@@ -12,30 +12,57 @@ import html
 import io
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from PIL import Image
 
+from ..device import network_for
 from ..errors import GramscopeError, OptionsError
 from ..image import atomic_write_bytes, resize_long_side, save_image
 from ..options import StyleOptions
-from ..transfer import ImageInput, as_image
+from ..transfer import ImageInput, StepRecord, as_image
 from ..vgg import VGG19, canonical_layer
 from .anatomy import LossAnatomy
 from .compare import EXPLANATION, compare_representations, comparison_steps
 from .features import NORMALISE_HELP, feature_grid
+from .figure1 import Figure1, figure1, figure1_steps, figure_options
+from .figure3 import Figure3, figure3, figure3_options, figure3_steps
 from .grams import gram_views
-from .grid import figure3, figure3_options, figure3_steps
-from .progress import OnStep, network, render_run, total_steps
-from .reconstruct import figure1, figure1_steps, figure_options
+from .runner import OnStep, Panel, render_run, total_steps
 
 #: What the report shows feature maps of: an edge layer, a texture layer, the content layer.
 DEFAULT_FEATURE_LAYERS = ("conv1_1", "conv3_1", "conv4_2")
 #: 256 channels: enough structure to see blocks, small enough to read.
 DEFAULT_GRAM_LAYER = "conv3_1"
-FIGURES = (1, 3)
+
+
+@dataclass(frozen=True)
+class PaperFigure:
+    """How the report makes one of the paper's figures, and what it says about it."""
+
+    make: Callable[..., Figure1 | Figure3]
+    options: Callable[[StyleOptions | None], StyleOptions]
+    title: str
+    caption: str
+
+
+PAPER_FIGURES = {
+    1: PaperFigure(
+        figure1, figure_options, "What each layer keeps (the paper's Figure 1)",
+        "Top: images found from white noise whose response at one layer matches the photo's. "
+        "conv1_2 keeps almost every pixel; by conv5_2 the layout survives but detail and "
+        "colour are gone. Bottom: textures found from noise whose Gram matrices match the "
+        "style image's on conv1_1 and each layer added to its left; with each layer the "
+        "matched structures grow in scale and complexity."),
+    3: PaperFigure(
+        figure3, figure3_options, "Content against style (the paper's Figure 3)",
+        "Rows: the style matched on more and more layers; columns: α/β over four decades, "
+        "from almost pure texture (left) to almost the photo (right). The values are those "
+        "used here; because L_content sums over pixels while E_l is normalised by size, "
+        "the paper's α/β for the same look is shown in brackets."),
+}
 
 
 @dataclass
@@ -131,6 +158,23 @@ def prepare_folder(folder: str | Path, overwrite: bool) -> Path:
     return folder
 
 
+@dataclass
+class ReportInputs:
+    """What every section of one report reads, and the folder its files go to."""
+
+    folder: Path
+    content: Image.Image
+    style: Image.Image
+    options: StyleOptions
+    net: VGG19
+    on_step: OnStep | None
+
+    def picture(self, png: bytes, name: str, alt: str) -> tuple[bytes, str, str]:
+        """Write ``png`` beside the page as ``name``; a picture for a :class:`Section`."""
+        atomic_write_bytes(self.folder / name, png)
+        return png, name, alt
+
+
 def write_report(
     content: ImageInput, style: ImageInput, folder: str | Path,
     options: StyleOptions | None = None, *, compare: bool = True, figures: Sequence[int] = (),
@@ -145,62 +189,80 @@ def write_report(
     """
     from ..api import run_metadata
 
-    unknown = sorted(set(figures) - set(FIGURES))
+    unknown = sorted(set(figures) - set(PAPER_FIGURES))
     if unknown:
         raise OptionsError(f"unknown figure {unknown[0]}; the report can add figures 1 and 3")
     # Check every name before minutes of optimisation, not after.
     feature_layers = [canonical_layer(name) for name in feature_layers]
     gram_layer = canonical_layer(gram_layer)
     settings = options or StyleOptions()
-    folder = prepare_folder(folder, overwrite)
-    content_image, style_image = as_image(content), as_image(style)
-    net = net or network(settings)
+    inputs = ReportInputs(prepare_folder(folder, overwrite), as_image(content), as_image(style),
+                          settings, net or network_for(settings), on_step)
     started = time.perf_counter()
-    sections: list[Section] = []
-
-    def write(png: bytes, name: str) -> bytes:
-        atomic_write_bytes(folder / name, png)
-        return png
-
-    # 1. The result: one run of the engine; its history drives the loss anatomy.
-    result = render_run("result", content_image, style_image, settings, on_step=on_step, net=net)
+    # One run of the engine; its picture and history feed every section below.
+    result = render_run("result", inputs.content, inputs.style, settings, on_step=on_step,
+                        net=inputs.net)
     metadata = run_metadata(settings, content, style, result.history, result.seconds, False)
-    save_image(result.image, folder / "result.png", metadata)
-    size = settings.size
-    sections.append(Section(
+    save_image(result.image, inputs.folder / "result.png", metadata)
+    sections = [result_section(inputs, result), features_section(inputs, feature_layers),
+                gram_section(inputs, result.image, gram_layer),
+                anatomy_section(inputs, result.history)]
+    if compare:
+        sections.append(comparison_section(inputs, result))
+    for number, figure_settings in ((1, figure1_settings), (3, figure3_settings)):
+        if number in figures:
+            sections.append(figure_section(inputs, number, figure_settings))
+    parameters = {**settings.to_dict(), "weights source": metadata["weights"],
+                  "seconds": round(time.perf_counter() - started, 1),
+                  "gramscope": metadata["gramscope"]}
+    page = render_html("gramscope: inside a style transfer", sections, parameters)
+    index = inputs.folder / "index.html"
+    atomic_write_bytes(index, page.encode("utf-8"))
+    return index
+
+
+def result_section(inputs: ReportInputs, result: Panel) -> Section:
+    """The content, the style and the result side by side, with how it was made."""
+    settings, size = inputs.options, inputs.options.size
+    content, style = inputs.content, inputs.style
+    return Section(
         "The result",
-        f"{content_image.width}×{content_image.height} content, painted after the style image "
-        f"at {result.image.width}×{result.image.height} px: α/β = "
-        f"{settings.alpha / settings.beta:.1e}, content layers "
-        f"{', '.join(settings.content_layers) or 'none'}, style layers "
+        f"{content.width}×{content.height} content, painted after the style image "
+        f"at {result.image.width}×{result.image.height} px: α/β = {settings.ratio:.1e}, "
+        f"content layers {', '.join(settings.content_layers) or 'none'}, style layers "
         f"{', '.join(settings.style_layers) or 'none'}, {result.history[-1].step} steps in "
         f"{result.seconds:.0f} s.",
-        [(write(png_bytes(resize_long_side(content_image, size)), "content.png"),
-          "content.png", "content image"),
-         (write(png_bytes(resize_long_side(style_image, size)), "style.png"), "style.png",
-          "style image"),
-         (png_bytes(result.image), "result.png", "result")],
+        [inputs.picture(png_bytes(resize_long_side(content, size)), "content.png",
+                        "content image"),
+         inputs.picture(png_bytes(resize_long_side(style, size)), "style.png", "style image"),
+         (png_bytes(result.image), "result.png", "result")],  # saved with its metadata
         side_by_side=True,
-    ))
+    )
 
-    # 2. What the layers respond to.
-    grids = [feature_grid(content_image, layer, size=size, options=settings, net=net)
-             for layer in feature_layers]
-    sections.append(Section(
+
+def features_section(inputs: ReportInputs, layers: Sequence[str]) -> Section:
+    """What the layers respond to: the strongest channels of each layer on the content."""
+    grids = [feature_grid(inputs.content, layer, size=inputs.options.size,
+                          options=inputs.options, net=inputs.net) for layer in layers]
+    typical = (" The network is normalised the paper's way, so a mean of 1 is typical."
+               if inputs.options.normalisation == "mean-activation" else "")
+    return Section(
         "Feature maps: what each layer responds to",
         "The 16 channels of each layer with the largest mean activation on the content image "
         f"(normalised per channel: {NORMALISE_HELP['channel']}). Early layers answer to edges "
         "and colours at each pixel; deeper ones to larger, more specific patterns at coarser "
-        "resolution. The network is normalised the paper's way, so a mean of 1 is typical.",
-        [(write(g.png(), f"features_{g.layer}.png"), f"features_{g.layer}.png",
-          f"feature maps at {g.layer}") for g in grids],
-    ))
+        f"resolution.{typical}",
+        [inputs.picture(g.png(), f"features_{g.layer}.png", f"feature maps at {g.layer}")
+         for g in grids],
+    )
 
-    # 3. What a Gram matrix records.
-    views = gram_views(style_image, result.image, gram_layer, size=size, options=settings,
-                       net=net)
+
+def gram_section(inputs: ReportInputs, result: Image.Image, layer: str) -> Section:
+    """What a Gram matrix records: the style's, the result's and their difference."""
+    views = gram_views(inputs.style, result, layer, size=inputs.options.size,
+                       options=inputs.options, net=inputs.net)
     worst = ", ".join(f"#{c} ({100 * s:.0f} %)" for c, s in views.mismatched()[:5])
-    sections.append(Section(
+    return Section(
         f"Gram matrices at {views.layer}",
         "Entry (i, j) says how strongly channels i and j fire together anywhere in the image "
         "(divided by the number of positions). Where they fire is gone: that is why matching "
@@ -208,14 +270,16 @@ def write_report(
         "style image's Gram, so groups that fire together form blocks. The difference panel "
         f"shows what the optimisation did not match; the most mismatched channels are {worst} "
         "of this layer's error.",
-        [(write(views.png(), f"gram_{views.layer}.png"), f"gram_{views.layer}.png",
-          f"Gram matrices at {views.layer}")],
-    ))
+        [inputs.picture(views.png(), f"gram_{views.layer}.png",
+                        f"Gram matrices at {views.layer}")],
+    )
 
-    # 4. How the loss terms moved.
-    anatomy = LossAnatomy.from_records(result.history)
-    anatomy.save(folder)
-    sections.append(Section(
+
+def anatomy_section(inputs: ReportInputs, history: Sequence[StepRecord]) -> Section:
+    """How the loss terms moved over the run (curves, CSV and JSON beside the page)."""
+    anatomy = LossAnatomy.from_records(history)
+    anatomy.save(inputs.folder)
+    return Section(
         "Loss anatomy",
         "α·L_content and each style layer's β·w_l·E_l over the run, on a log scale: each curve "
         "is a part of the total the optimiser minimises, so the highest one is what it is "
@@ -223,48 +287,26 @@ def write_report(
         [(anatomy.png(), "loss_anatomy.png", "loss terms over steps")],
         '<p class="caption">Data: <a href="loss_anatomy.csv">loss_anatomy.csv</a>, '
         '<a href="loss_anatomy.json">loss_anatomy.json</a>.</p>',
-    ))
+    )
 
-    # 5. Gram against mean/std (reuses the result when it was made with Gram matrices).
-    if compare:
-        done = {settings.style_representation: result}
-        comparison = compare_representations(content_image, style_image, settings,
-                                             on_step=on_step, net=net, done=done)
-        sections.append(Section(
-            "Why Gram matrices?", EXPLANATION,
-            [(write(comparison.png(), "compare.png"), "compare.png",
-              "Gram matrices against channel mean and std")],
-        ))
 
-    # 6. The paper's figures, when asked for (each takes minutes).
-    if 1 in figures:
-        fig1 = figure1(content_image, style_image, figure_options(figure1_settings),
-                       on_step=on_step)
-        sections.append(Section(
-            "What each layer keeps (the paper's Figure 1)",
-            "Top: images found from white noise whose response at one layer matches the photo's. "
-            "conv1_2 keeps almost every pixel; by conv5_2 the layout survives but detail and "
-            "colour are gone. Bottom: textures found from noise whose Gram matrices match the "
-            "style image's on conv1_1 and each layer added to its left; with each layer the "
-            "matched structures grow in scale and complexity.",
-            [(write(fig1.png(), "figure1.png"), "figure1.png", "Figure 1 reproduction")],
-        ))
-    if 3 in figures:
-        fig3 = figure3(content_image, style_image, figure3_options(figure3_settings),
-                       on_step=on_step)
-        sections.append(Section(
-            "Content against style (the paper's Figure 3)",
-            "Rows: the style matched on more and more layers; columns: α/β over four decades, "
-            "from almost pure texture (left) to almost the photo (right). The values are those "
-            "used here; because L_content sums over pixels while E_l is normalised by size, "
-            "the paper's α/β for the same look is shown in brackets.",
-            [(write(fig3.png(), "figure3.png"), "figure3.png", "Figure 3 reproduction")],
-        ))
+def comparison_section(inputs: ReportInputs, result: Panel) -> Section:
+    """Gram matrices against mean/std; the result stands for its own representation."""
+    comparison = compare_representations(
+        inputs.content, inputs.style, inputs.options, on_step=inputs.on_step, net=inputs.net,
+        done={inputs.options.style_representation: result})
+    return Section(
+        "Why Gram matrices?", EXPLANATION,
+        [inputs.picture(comparison.png(), "compare.png",
+                        "Gram matrices against channel mean and std")],
+    )
 
-    parameters = {**settings.to_dict(), "weights source": metadata["weights"],
-                  "seconds": round(time.perf_counter() - started, 1),
-                  "gramscope": metadata["gramscope"]}
-    page = render_html("gramscope: inside a style transfer", sections, parameters)
-    index = folder / "index.html"
-    atomic_write_bytes(index, page.encode("utf-8"))
-    return index
+
+def figure_section(inputs: ReportInputs, number: int, settings: StyleOptions | None) -> Section:
+    """One of the paper's figures (minutes each), with its own settings or defaults."""
+    paper_figure = PAPER_FIGURES[number]
+    figure = paper_figure.make(inputs.content, inputs.style, paper_figure.options(settings),
+                               on_step=inputs.on_step)
+    return Section(paper_figure.title, paper_figure.caption,
+                   [inputs.picture(figure.png(), f"figure{number}.png",
+                                   f"Figure {number} reproduction")])

@@ -1,8 +1,9 @@
-"""How explain's long figures run the engine and report progress.
+"""How explain's figures run the engine: each panel is one :func:`gramscope.api.stylize`.
 
-Every reconstruction, synthesis and grid cell is one call of :func:`gramscope.transfer.run`;
-:func:`render_run` consumes its stream to the final image and forwards each step to an
-``on_step(label, record)`` callback, which the CLI turns into one progress bar per figure.
+Every reconstruction, synthesis and grid cell goes through the same consumer path as
+``gramscope stylize``; :func:`render_run` keeps its picture and history as a :class:`Panel`
+and forwards each step to an ``on_step(label, record)`` callback, which the CLI turns into
+one progress bar per figure.
 """
 
 from __future__ import annotations
@@ -13,10 +14,9 @@ from dataclasses import dataclass, field
 
 from PIL import Image
 
-from ..errors import GramscopeError
-from ..image import to_pil
+from ..api import stylize
 from ..options import StyleOptions
-from ..transfer import DIVERGENCE_FACTOR, ImageInput, StepRecord, run
+from ..transfer import DIVERGENCE_FACTOR, ImageInput, StepRecord
 from ..vgg import VGG19
 
 #: Called after every optimiser step of every panel: (panel label, the engine's record).
@@ -58,10 +58,11 @@ def render_run(
     label: str, content: ImageInput, style: ImageInput, options: StyleOptions, *,
     on_step: OnStep | None = None, net: VGG19 | None = None,
 ) -> Panel:
-    """Run the engine to its end and keep the last image it hands over.
+    """Stylise once and keep the picture, its history and what made it as a panel.
 
-    A run that diverged (see :func:`diverged`) is made once more from the next seed, so one
-    unlucky cell does not spoil a figure; the panel's note says so.
+    The engine already restarts a scale whose loss blew up; a run that still ends far above
+    its best (see :func:`diverged`) is made once more from the next seed, through the same
+    call, so one unlucky cell does not spoil a figure; the panel's note says so.
     """
     panel = _render_once(label, content, style, options, on_step, net)
     if diverged(panel.history):
@@ -77,28 +78,16 @@ def _render_once(
     label: str, content: ImageInput, style: ImageInput, options: StyleOptions,
     on_step: OnStep | None, net: VGG19 | None,
 ) -> Panel:
+    forward = None if on_step is None else (lambda record: on_step(label, record))
     started = time.perf_counter()
-    history: list[StepRecord] = []
-    latest = None
-    for record in run(content, style, options, net=net):
-        history.append(record)
-        if record.image is not None:
-            latest = record.image
-        if on_step is not None:
-            on_step(label, record)
-    if latest is None:
-        raise GramscopeError(f"{label}: the engine produced no image")
-    return Panel(label, to_pil(latest), options, history, time.perf_counter() - started)
+    result = stylize(content, style, options=options, net=net, on_step=forward)
+    if result.stopped:
+        # stylize turns Ctrl-C into "stop after this step"; a figure stops as a whole.
+        raise KeyboardInterrupt
+    return Panel(label, result.image, options, result.history, time.perf_counter() - started)
 
 
 def total_steps(options: StyleOptions) -> int:
     """Steps one run of ``options`` takes: what a progress bar counts towards."""
     return sum(options.steps_per_scale)
 
-
-def network(options: StyleOptions) -> VGG19:
-    """The engine's own cached network for ``options`` (same weights, pooling, scaling)."""
-    from ..device import cached_vgg19, resolve_device
-
-    return cached_vgg19(options.weights, options.pooling, options.normalisation,
-                        str(resolve_device(options.device)))

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PIL import Image
@@ -25,11 +24,12 @@ from PIL import Image
 from ..errors import OptionsError
 from ..image import resize_long_side
 from ..options import StyleOptions
+from ..options_grid import Cell, grid, ratio_axis, style_layers_axis
 from ..transfer import ImageInput, as_image
 from ..vgg import VGG19, canonical_layer
-from .plotting import figure_png, panel_figure, save_png
-from .progress import OnStep, Panel, render_run, total_steps
-from .reconstruct import growing_subsets, subset_label
+from .figure1 import growing_subsets, subset_label
+from .plotting import Drawing, panel_figure
+from .runner import OnStep, Panel, render_run, total_steps
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -78,7 +78,7 @@ def canvas_pixels(content: Image.Image, size: int) -> int:
 
 
 @dataclass
-class Figure3:
+class Figure3(Drawing):
     """The α/β × style-layers grid and how to draw it."""
 
     content: Image.Image
@@ -116,12 +116,6 @@ class Figure3:
             ),
         )
 
-    def png(self) -> bytes:
-        return figure_png(self.figure())
-
-    def save(self, path: str | Path) -> Path:
-        return save_png(self.png(), path)
-
 
 def figure3_options(options: StyleOptions | None = None) -> StyleOptions:
     """``options`` as given, or the stylisation defaults with :data:`FIGURE3_DEFAULTS`."""
@@ -137,6 +131,16 @@ def default_ratios(content: ImageInput, options: StyleOptions) -> list[float]:
 def figure3_steps(options: StyleOptions | None = None, rows: int = 5, columns: int = 4) -> int:
     """Total optimiser steps of :func:`figure3`: the length of its progress bar."""
     return total_steps(figure3_options(options)) * rows * columns
+
+
+def figure3_cells(
+    settings: StyleOptions, rows: Sequence[Sequence[str]], ratios: Sequence[float]
+) -> list[Cell]:
+    """The figure's cells, row by row, from the grid builder ``gramscope sweep`` uses too:
+    each row matches its style layers with equal weights (w_l = 1/number of layers, as in
+    the paper) and each column sets α = ratio·β."""
+    return grid(settings.replace(style_layer_weights=None),
+                [style_layers_axis(rows), ratio_axis(ratios)])
 
 
 def figure3(
@@ -158,11 +162,9 @@ def figure3(
     if any(not r > 0 for r in columns):
         raise OptionsError(f"α/β values must be more than zero, not {columns}")
     result = Figure3(content_image, style_image, settings, rows, columns)
-    for r, layers in enumerate(rows):
-        for c, ratio in enumerate(columns):
-            cell = settings.replace(style_layers=layers, style_layer_weights=None,
-                                    alpha=ratio * settings.beta)
-            label = f"{subset_label(layers)}, α/β {ratio:.1e}"
-            result.cells[r, c] = render_run(label, content_image, style_image, cell,
-                                            on_step=on_step, net=net)
+    for index, cell in enumerate(figure3_cells(settings, rows, columns)):
+        r, c = divmod(index, len(columns))
+        label = f"{subset_label(rows[r])}, α/β {columns[c]:.1e}"
+        result.cells[r, c] = render_run(label, content_image, style_image, cell.options,
+                                        on_step=on_step, net=net)
     return result

@@ -1,21 +1,20 @@
-"""Figure 3's α/β translation and the divergence guard every figure cell runs under."""
+"""Figure 3's α/β translation and its grid of cells."""
 
 from __future__ import annotations
 
 import pytest
 
 from gramscope.errors import OptionsError
-from gramscope.explain.grid import (
+from gramscope.explain.figure3 import (
     PAPER_RATIOS,
     default_ratios,
     equivalent_ratio,
     figure3,
+    figure3_cells,
     paper_ratio_for,
     schedule,
 )
-from gramscope.explain.progress import diverged
 from gramscope.options import StyleOptions
-from gramscope.transfer import StepRecord
 
 
 def test_ratio_translation_follows_the_pixel_count():
@@ -45,14 +44,15 @@ def test_figure3_rejects_empty_or_negative_columns(tiny_content, tiny_style):
         figure3(tiny_content, tiny_style, StyleOptions(size=32), ratios=[1e-6, -1.0])
 
 
-def record(step: int, scale: int, total: float) -> StepRecord:
-    return StepRecord(step, scale, (8, 8), 0.0, total, {}, 1.0, 0.0, total)
 
-
-def test_divergence_is_judged_at_the_last_scale():
-    settled = [record(1, 0, 100.0), record(2, 0, 5.0), record(3, 1, 50.0), record(4, 1, 40.0)]
-    assert not diverged(settled)  # the jump at a new scale is normal
-    leapt = [*settled, record(5, 1, 30.0), record(6, 1, 500.0)]
-    assert diverged(leapt)
-    assert diverged([record(1, 0, 1.0), record(2, 0, float("nan"))])
-    assert not diverged([])
+def test_cells_weigh_each_row_equally_and_set_alpha_from_the_ratio():
+    settings = StyleOptions(beta=1e3, style_layers=("conv1_1", "conv2_1", "conv3_1"),
+                            style_layer_weights=(1.0, 2.0, 3.0))
+    rows = [("conv1_1",), ("conv1_1", "conv2_1")]
+    cells = figure3_cells(settings, rows, [1e-7, 1e-5])
+    assert [c.options.style_layers for c in cells] == [rows[0], rows[0], rows[1], rows[1]]
+    assert [c.options.alpha for c in cells] == pytest.approx([1e-4, 1e-2, 1e-4, 1e-2])
+    assert cells[3].options.layer_weights == {"conv1_1": 0.5, "conv2_1": 0.5}
+    # Nothing else moves: the cell is the settings with its layers and α, exactly.
+    assert cells[1].options == settings.replace(style_layers=rows[0], style_layer_weights=None,
+                                                alpha=1e-5 * 1e3)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from gramscope.explain.progress import Panel
-from gramscope.explain.reconstruct import (
+from gramscope.explain.figure1 import (
     FIGURE1_CONTENT_LAYERS,
     content_reconstruction_options,
     figure1,
@@ -14,6 +13,7 @@ from gramscope.explain.reconstruct import (
     style_synthesis_options,
     synthesise_style,
 )
+from gramscope.explain.runner import Panel
 from gramscope.image import resize_long_side
 from gramscope.options import StyleOptions
 
