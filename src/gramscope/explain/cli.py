@@ -18,13 +18,13 @@ from typing import TYPE_CHECKING, Any
 from ..cli import add_style_options, image_arguments, options_from_args
 from ..errors import GramscopeError, OptionsError
 from ..options import StyleOptions
-from ..transfer import StepRecord
-from .plotting import Drawing
-from .runner import OnStep
 
 if TYPE_CHECKING:
+    from ..transfer import StepRecord
     from .figure3 import Figure3
     from .grams import GramViews
+    from .plotting import Drawing
+    from .runner import OnStep
 
 #: The view used when ``gramscope explain`` is followed by image names.
 DEFAULT_VIEW = "report"

@@ -334,21 +334,21 @@ class Demo:
         """The paper's Fig. 1 from white noise, streamed from the engine: match only the
         photo's features at ``layer``, or only the painting's Grams on the style layers up to
         ``layer``."""
-        reconstruct = explain("reconstruct")
+        figure1 = explain("figure1")
         # The figure's own settings (one scale, average pooling) at the chosen size and steps.
-        base = self.defaults.replace(**{**reconstruct.FIGURE1_DEFAULTS, "size": int(size),
+        base = self.defaults.replace(**{**figure1.FIGURE1_DEFAULTS, "size": int(size),
                                         "steps": int(steps)})
         layer = canonical_layer(layer)
         if kind == "content":
             image = self.pick_image(content_sample, content_upload, "photo")[0]
-            options = reconstruct.content_reconstruction_options(base, layer)
+            options = figure1.content_reconstruction_options(base, layer)
             what = f"the photo's {layer} features"
         else:
             image = self.pick_image(style_sample, style_upload, "painting")[0]
             depth = LAYERS.index(layer)
             layers = [name for name in map(canonical_layer, self.defaults.style_layers)
                       if LAYERS.index(name) <= depth] or [layer]
-            options = reconstruct.style_synthesis_options(base, layers)
+            options = figure1.style_synthesis_options(base, layers)
             what = f"the painting's Gram matrices on {', '.join(layers)}"
         session = _session(request)
         stop = self.controls.start(session)
@@ -551,9 +551,9 @@ def _default(function: Callable[..., Any], parameter: str) -> Any:
 def _explain_tabs(defaults: StyleOptions) -> types.SimpleNamespace:
     """The Feature maps, Gram matrices and Reconstructions tabs; their pictures and starting
     values come from gramscope.explain (GramscopeError when it cannot be imported)."""
-    module, reconstruct = explain(), explain("reconstruct")
+    module = explain()
     first_content = canonical_layer(next(iter(defaults.content_layers), CONV_LAYERS[-1]))
-    figure1 = reconstruct.FIGURE1_DEFAULTS
+    figure1 = explain("figure1").FIGURE1_DEFAULTS
     with gr.Tab("Feature maps"):
         gr.Markdown("What one layer sees: the channels this image drives hardest, each a map "
                     "of one filter's rectified response over the picture.")
