@@ -138,3 +138,19 @@ def test_reference_size_scales_alpha_by_the_pixel_ratio(tiny_content, tiny_style
     assert with_reference.total == by_hand.total  # records report the α actually used
     assert with_reference.content == by_hand.content
     assert last().content != by_hand.content
+
+
+def test_plain_gradient_descent_moves_each_step_by_eta_times_the_gradient(
+        tiny_content, tiny_style):
+    """--optimizer gd is x ← x − η∇L: the gradient is scaled to an RMS of one pixel level
+    at the first step, so the first step moves the pixels by η levels RMS."""
+    options = StyleOptions(size=48, scales=1, steps=12, optimizer="gd", learning_rate=0.5)
+    records = list(run(tiny_content, tiny_style, options, image_every=1))
+    from gramscope.transfer import scaled
+
+    start = scaled(tiny_content, 48)  # the content start, as the engine makes it
+    moved = (records[0].image - start).pow(2).mean().sqrt().item()
+    assert moved == pytest.approx(0.5, rel=0.1)
+    totals = [r.total for r in records]
+    assert all(b < a for a, b in zip(totals, totals[1:], strict=False))  # descent, no jumps
+    assert StyleOptions(optimizer="gd").step_size == 1.0

@@ -120,7 +120,8 @@ def plan(pixels: int, tile_pixels: int | None, optimizer: str, history: int,
          base: int = BASE_BYTES) -> MemoryPlan:
     seen = pixels if tile_pixels is None else min(pixels, tile_pixels)
     history = history if optimizer == "lbfgs" else 0
-    extra_vectors = 2 * history if optimizer == "lbfgs" else 2  # Adam: two moments
+    # L-BFGS: two vectors per remembered step; Adam: two moments; gd: none beyond the image.
+    extra_vectors = {"lbfgs": 2 * history, "adam": 2}.get(optimizer, 0)
     peak = (
         base
         + ACTIVATION_BYTES_PER_PIXEL * seen

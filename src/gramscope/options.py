@@ -19,10 +19,14 @@ from .layers import Normalisation, Pooling, canonical_layer
 PAPER_STYLE_LAYERS = ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")
 PAPER_CONTENT_LAYERS = ("conv4_2",)
 
-Optimizer = Literal["lbfgs", "adam"]
+Optimizer = Literal["lbfgs", "adam", "gd"]
 ColorMode = Literal["none", "luminance", "histogram"]
 StyleRepresentation = Literal["gram", "mean-std"]
 Precision = Literal["fp32", "bf16"]
+#: Step size of each optimiser when none is given. Gradients are scaled to an RMS of one
+#: pixel level at the first step, so for gd and Adam these are pixel levels.
+DEFAULT_LEARNING_RATES: dict[str, float] = {"lbfgs": 1.0, "adam": 4.0, "gd": 1.0}
+
 #: The starts ``init`` names; any other value is an image file.
 NamedInit = Literal["content", "noise"]
 NAMED_INITS: tuple[str, ...] = get_args(NamedInit)
@@ -94,9 +98,14 @@ class StyleOptions:
     style_scale: float = _opt(
         1.0, "style image long side relative to the result's: larger means larger brush strokes"
     )
-    optimizer: Optimizer = _choice(Optimizer, "lbfgs", "lbfgs (the paper's) or adam")
+    optimizer: Optimizer = _choice(
+        Optimizer, "lbfgs", "lbfgs (the paper's), adam, or gd: plain gradient descent "
+        "x ← x − η∇L, the paper's update rule written out"
+    )
     learning_rate: float | None = _opt(
-        None, "step size (default: 1 for L-BFGS, 4 pixel levels for Adam)"
+        None, "step size (default: 1 for L-BFGS, 4 pixel levels for Adam, η = 1 for gd, "
+        "in pixel levels per unit of the gradient, which is scaled to an RMS of 1 at the "
+        "first step)"
     )
     init: str = _opt("content", "start from 'content', 'noise' (white noise, the paper's figures) "
                      "or an image file")
@@ -178,6 +187,11 @@ class StyleOptions:
 
     def replace(self, **changes: Any) -> StyleOptions:
         return dataclasses.replace(self, **changes)
+
+    @property
+    def step_size(self) -> float:
+        """The learning rate in use: the one given, else the optimiser's default."""
+        return self.learning_rate or DEFAULT_LEARNING_RATES[self.optimizer]
 
     @property
     def ratio(self) -> float:

@@ -149,20 +149,21 @@ class ScaleRun:
         self.loss_scale: float | None = None
         self.parts: dict[str, Any] = {}
         self.optimizer: Any
+        lr = options.step_size * lr_factor
         if options.optimizer == "lbfgs" and device_lbfgs(self.image):
-            self.optimizer = DeviceLBFGS(
-                self.image, lr=(options.learning_rate or 1.0) * lr_factor, history_size=history)
+            self.optimizer = DeviceLBFGS(self.image, lr=lr, history_size=history)
         elif options.optimizer == "lbfgs":
             # One iteration per step() so that every step yields a record; the curvature
             # history persists across calls, so this is one continuous L-BFGS run.
             self.optimizer = torch.optim.LBFGS(
-                [self.image], lr=(options.learning_rate or 1.0) * lr_factor, max_iter=1,
-                history_size=history, tolerance_grad=0.0, tolerance_change=0.0,
+                [self.image], lr=lr, max_iter=1, history_size=history, tolerance_grad=0.0,
+                tolerance_change=0.0,
             )
+        elif options.optimizer == "adam":
+            self.optimizer = torch.optim.Adam([self.image], lr=lr)
         else:
-            self.optimizer = torch.optim.Adam(
-                [self.image], lr=(options.learning_rate or 4.0) * lr_factor
-            )
+            # x ← x − η∇L_total: the paper's update rule, nothing added (no momentum).
+            self.optimizer = torch.optim.SGD([self.image], lr=lr, momentum=0.0)
 
     def closure(self) -> torch.Tensor:
         self.optimizer.zero_grad(set_to_none=True)
@@ -191,7 +192,7 @@ class ScaleRun:
         """
         self.optimizer.step(self.closure)  # type: ignore[arg-type]
         with torch.no_grad():
-            if self.options.optimizer == "adam":
+            if self.options.optimizer != "lbfgs":  # first-order steps may leave 0-255
                 self.image.clamp_(0, 255)
             image_finite = torch.isfinite(self.image).all().to(self._raw.dtype).view(1)
             values = torch.cat([self._raw, image_finite]).tolist()  # the step's one sync
