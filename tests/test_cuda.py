@@ -95,7 +95,8 @@ def test_device_lbfgs_on_the_gpu_follows_torch_lbfgs_on_the_cpu():
     ends = []
     for device, make in (("cpu", lambda x: torch.optim.LBFGS(
             [x], lr=1, max_iter=1, history_size=5, tolerance_grad=0, tolerance_change=0)),
-                         ("cuda", lambda x: DeviceLBFGS(x, lr=1, history_size=5))):
+                         ("cuda", lambda x: DeviceLBFGS(x, lr=1, history_size=5,
+                                                        first_step="l1"))):
         h, c = hessian.to(device), b.to(device)
         x = torch.zeros(30, dtype=torch.float64, device=device, requires_grad=True)
         optimizer = make(x)

@@ -43,7 +43,7 @@ def test_same_iterates_as_torch_lbfgs(history):
     written as triangular solves is the recursion itself, to float64 rounding."""
     theirs = _trajectory(lambda x: torch.optim.LBFGS(
         [x], lr=1, max_iter=1, history_size=history, tolerance_grad=0, tolerance_change=0))
-    ours = _trajectory(lambda x: DeviceLBFGS(x, lr=1, history_size=history))
+    ours = _trajectory(lambda x: DeviceLBFGS(x, lr=1, history_size=history, first_step="l1"))
     for step, (a, b) in enumerate(zip(theirs, ours, strict=True)):
         assert torch.allclose(a, b, rtol=1e-9, atol=1e-11), step
     assert not torch.equal(theirs[0], theirs[-1])  # it moved
@@ -103,11 +103,35 @@ def test_an_engine_step_reads_the_device_once(monkeypatch, tiny_content, tiny_st
 
 
 def test_engine_with_the_device_lbfgs_matches_torch_lbfgs(monkeypatch, tiny_content, tiny_style):
-    """The same run with either L-BFGS ends at nearly the same loss (float32 rounding
-    differs in the order of the sums, nothing else)."""
+    """The same run with either L-BFGS (given torch's first step) ends at nearly the same
+    loss: float32 rounding differs in the order of the sums, nothing else."""
+    import functools
+
     options = StyleOptions(size=32, scales=1, steps=8)
     torch_run = list(transfer.run(tiny_content, tiny_style, options))
     monkeypatch.setattr(transfer, "device_lbfgs", lambda image: True)
+    monkeypatch.setattr(transfer, "DeviceLBFGS",
+                        functools.partial(DeviceLBFGS, first_step="l1"))
     device_run = list(transfer.run(tiny_content, tiny_style, options))
     assert device_run[-1].total == pytest.approx(torch_run[-1].total, rel=1e-3)
     assert (device_run[-1].image - torch_run[-1].image).abs().max() < 1.0
+
+
+@pytest.mark.parametrize("n", [100, 1_000_000])
+def test_the_first_step_moves_the_steepest_value_by_lr_whatever_the_size(n):
+    """torch's first step, 1/‖g‖₁, shrinks with n until the next gradient differs from this
+    one by rounding noise only (a 2048-px first scale diverged so); ours moves the value
+    with the largest gradient by lr, at any n."""
+    generator = torch.Generator().manual_seed(1)
+    target = torch.randn(n, generator=generator) * 10
+    x = torch.zeros(n, requires_grad=True)
+    optimizer = DeviceLBFGS(x, lr=0.5, history_size=3)
+
+    def closure():
+        optimizer.zero_grad()
+        loss = 0.5 * (x - target).pow(2).sum()
+        loss.backward()
+        return loss
+
+    optimizer.step(closure)
+    assert x.detach().abs().max().item() == pytest.approx(0.5, rel=1e-6)
