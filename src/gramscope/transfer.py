@@ -346,6 +346,45 @@ class Fit:
         self.tile = side
 
 
+@dataclass
+class Best:
+    """The best image seen at a scale (its loss was measured there), and the restarts."""
+
+    total: float
+    image: torch.Tensor
+    restarts: int = 0
+
+    def update(self, total: float, measured_at: torch.Tensor) -> None:
+        if total > DIVERGENCE_FACTOR * self.total:
+            raise Diverged
+        if total <= self.total:
+            self.total, self.image = total, measured_at
+
+
+def _restart(current: ScaleRun, best: Best, problem: Exception, at: Position,
+             ) -> tuple[str, bool]:
+    """Restart the scale from its best image with half the step size: (event, whether it
+    could; after MAX_RECOVERIES restarts, or before any good step, it cannot)."""
+    what = "diverged" if isinstance(problem, Diverged) else "non-finite"
+    best.restarts += 1
+    if best.restarts > MAX_RECOVERIES or not current.parts:
+        return (f"the loss kept going {what}; kept the best image (try a smaller learning "
+                "rate, other weights or --optimizer adam)"), False
+    current.restart(best.image)
+    return (f"{what} loss at step {at.step + 1}: restarted the scale from its best image "
+            f"with learning rate ×{current.lr_factor:g}"), True
+
+
+def _shrink(current: ScaleRun, fit: Fit, at: Position) -> tuple[str, bool]:
+    """Continue the scale in smaller exact tiles after running out of memory."""
+    current.zero_grad()
+    try:
+        current.objective = fit.smaller()
+    except OutOfMemory as problem:
+        return f"{problem}; kept the latest image", False
+    return f"out of memory at step {at.step + 1}: continuing in exact {fit.tile}-px tiles", True
+
+
 def optimise_scale(
     current: ScaleRun, fit: Fit, options: StyleOptions, inputs: ScaleInputs, scale: int,
     steps: range, at: Position, *, stop: Callable[[], bool] | None, image_every: int,
@@ -358,42 +397,26 @@ def optimise_scale(
     exact tiles (see :class:`Fit`). Returns True when the run must end here: ``stop()``
     said so, or the loss could not be recovered.
     """
-    recoveries, event = 0, fit.note
-    best_total, best_image = math.inf, current.image.detach().clone()
+    event = fit.note
+    best = Best(math.inf, current.image.detach().clone())
     i = steps.start
     while i < steps.stop:
         good = current.image.detach().clone()
         try:
             current.step()
-            total = current.parts["total"]
-            if total > DIVERGENCE_FACTOR * best_total:
-                raise Diverged
-            if total <= best_total:
-                best_total, best_image = total, good  # the loss was measured at `good`
+            best.update(current.parts["total"], good)
             stopping = stop is not None and stop()
         except (NonFiniteLoss, Diverged) as problem:
-            what = "diverged" if isinstance(problem, Diverged) else "non-finite"
-            recoveries += 1
-            if recoveries > MAX_RECOVERIES or not current.parts:
-                yield _failure(options, inputs, scale, at, best_image,
-                               f"the loss kept going {what}; kept the best image (try a "
-                               "smaller learning rate, other weights or --optimizer adam)")
+            event, recovered = _restart(current, best, problem, at)
+            if not recovered:
+                yield _failure(options, inputs, scale, at, best.image, event)
                 return True
-            # Restart this scale from its best image with half the step size.
-            current.restart(best_image)
-            event = (f"{what} loss at step {at.step + 1}: restarted the scale from its best "
-                     f"image with learning rate ×{current.lr_factor:g}")
             continue
         except OUT_OF_MEMORY:
-            current.zero_grad()
-            try:
-                current.objective = fit.smaller()
-            except OutOfMemory as problem:
-                yield _failure(options, inputs, scale, at, good, f"{problem}; kept the latest "
-                               "image")
+            event, recovered = _shrink(current, fit, at)
+            if not recovered:
+                yield _failure(options, inputs, scale, at, good, event)
                 return True
-            event = (f"out of memory at step {at.step + 1}: continuing in exact "
-                     f"{fit.tile}-px tiles")
             continue
         except KeyboardInterrupt:
             # Ctrl-C mid-step: the image is still a valid iterate; hand it over and end.

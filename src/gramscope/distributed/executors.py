@@ -315,6 +315,33 @@ class Summary:
         return lines
 
 
+def _dependents(jobs: Sequence[ImageJob]) -> dict[int, list[int]]:
+    """For each job, the jobs that wait for it (each must come after the one it waits for)."""
+    dependents: dict[int, list[int]] = {}
+    for index, job in enumerate(jobs):
+        if job.after is not None:
+            if not 0 <= job.after < index:
+                raise ValueError(f"job {index} waits for job {job.after}, which is not before it")
+            dependents.setdefault(job.after, []).append(index)
+    return dependents
+
+
+def _prepared(
+    index: int, jobs: Sequence[ImageJob], outcomes: dict[int, JobOutcome], overwrite: bool,
+) -> ImageJob | JobOutcome:
+    """The job to submit (warm-started from the one it waits for, if that one succeeded), or
+    its outcome when it needs no run: already done, or unusable."""
+    job = jobs[index]
+    try:
+        if job.after is not None and outcomes[job.after].status != "failed":
+            job = job.warm_started(jobs[job.after].output)
+        if not overwrite and is_done(job):
+            return JobOutcome("skipped", job.output)
+    except GramscopeError as exc:
+        return JobOutcome("failed", job.output, message=str(exc))
+    return job
+
+
 def execute(
     jobs: Sequence[ImageJob],
     backend: Backend,
@@ -326,12 +353,7 @@ def execute(
     """Run ``jobs`` on an entered ``backend`` and return one outcome per job, in job order."""
     started = time.perf_counter()
     outcomes: dict[int, JobOutcome] = {}
-    dependents: dict[int, list[int]] = {}
-    for index, job in enumerate(jobs):
-        if job.after is not None:
-            if not 0 <= job.after < index:
-                raise ValueError(f"job {index} waits for job {job.after}, which is not before it")
-            dependents.setdefault(job.after, []).append(index)
+    dependents = _dependents(jobs)
     ready = deque(i for i, job in enumerate(jobs) if job.after is None)
     in_flight: dict[Any, int] = {}
     bar = _progress_bar(len(jobs), unit) if progress else None
@@ -348,17 +370,11 @@ def execute(
         while ready or in_flight:
             while ready and len(in_flight) < backend.slots:
                 index = ready.popleft()
-                job = jobs[index]
-                try:
-                    if job.after is not None and outcomes[job.after].status != "failed":
-                        job = job.warm_started(jobs[job.after].output)
-                    if not overwrite and is_done(job):
-                        finish(index, JobOutcome("skipped", job.output))
-                        continue
-                except GramscopeError as exc:
-                    finish(index, JobOutcome("failed", job.output, message=str(exc)))
-                    continue
-                in_flight[backend.submit(job)] = index
+                prepared = _prepared(index, jobs, outcomes, overwrite)
+                if isinstance(prepared, JobOutcome):
+                    finish(index, prepared)
+                else:
+                    in_flight[backend.submit(prepared)] = index
             if in_flight:
                 for handle, outcome in backend.wait(list(in_flight)):
                     finish(in_flight.pop(handle), outcome)
