@@ -17,6 +17,7 @@ from .device import network_for, resolve_device
 from .errors import GramscopeError
 from .image import to_pil
 from .interrupt import StopFlag
+from .masks import MaskInput, Masks, prepare_masks
 from .options import StyleOptions
 from .transfer import ImageInput, StepRecord
 from .version import version
@@ -49,12 +50,13 @@ def describe_input(value: ImageInput | Sequence[ImageInput]) -> Any:
 
 def run_metadata(
     options: StyleOptions, content: Any, styles: Any, history: Sequence[StepRecord],
-    seconds: float, interrupted: bool,
+    seconds: float, interrupted: bool, net: VGG19 | None = None, masks: Masks | None = None,
 ) -> dict[str, Any]:
     """Everything needed to make the same picture again."""
     device = resolve_device(options.device)
-    net = network_for(options)
+    net = network_for(options) if net is None else net
     last = history[-1] if history else None
+    extra = {} if masks is None else {"masks": list(masks.described)}
     return {
         "gramscope": version(),
         "options": options.to_dict(),
@@ -70,6 +72,7 @@ def run_metadata(
         "seconds": round(seconds, 3),
         "final_losses": last.to_dict() if last else None,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        **extra,
     }
 
 
@@ -84,6 +87,8 @@ def stylize(
     checkpoint_every: int = 0,
     resume: dict[str, Any] | None = None,
     net: VGG19 | None = None,
+    masks: Sequence[MaskInput] | Masks | None = None,
+    coarse_style: ImageInput | None = None,
     announce_stop: bool = False,
     **option_values: Any,
 ) -> Result:
@@ -93,7 +98,9 @@ def stylize(
     same defaults as the CLI (or pass ``options``; keywords then override its fields).
     ``on_step`` sees every :class:`StepRecord` as it happens: the CLI's progress bar, its
     checkpoints and the explain figures are such callbacks. ``checkpoint_every``,
-    ``resume`` and ``net`` are handed to :func:`gramscope.transfer.run`. Ctrl-C (or
+    ``resume``, ``net``, ``masks`` (one greyscale image per style: white = that style
+    here) and ``coarse_style`` (a painting for the large structure, see
+    ``StyleOptions.coarse_from``) are handed to :func:`gramscope.transfer.run`. Ctrl-C (or
     SIGTERM) ends the run after the current step and still returns its picture;
     ``announce_stop`` says so on stderr when it happens.
     """
@@ -107,11 +114,19 @@ def stylize(
     def stopping() -> bool:
         return ctrl_c() or (stop is not None and stop())
 
+    prepared, described = None, content
+    if masks is not None:
+        photo = transfer.as_image(content)
+        styles = [style] if isinstance(style, str | Path | Image.Image) else list(style)
+        prepared = masks if isinstance(masks, Masks) else prepare_masks(
+            masks, len(styles), photo.size)
+        content = photo
     with ctrl_c.installed():
         # Looked up on the module, not bound at import: tests replace the engine there.
         for record in transfer.run(content, style, settings, stop=stopping,
                                    image_every=image_every, checkpoint_every=checkpoint_every,
-                                   resume=resume, net=net):
+                                   resume=resume, net=net, masks=prepared,
+                                   coarse_style=coarse_style):
             if record.image is not None:
                 latest = record.image
             history.append(record)
@@ -121,6 +136,8 @@ def stylize(
     stopped = stopping()
     if latest is None:
         raise GramscopeError("the run stopped before it produced an image; nothing written")
-    metadata = run_metadata(settings, content, style, history,
-                            time.perf_counter() - started, stopped or failed)
+    metadata = run_metadata(settings, described, style, history,
+                            time.perf_counter() - started, stopped or failed, net, prepared)
+    if coarse_style is not None:
+        metadata["coarse_style"] = describe_input(coarse_style)
     return Result(to_pil(latest), history, metadata, stopped or failed, stopped, failed)

@@ -166,6 +166,20 @@ def _add_stylize(subparsers: Any) -> None:
                         help="continue from OUTPUT.ckpt (same command otherwise); the result "
                         "is the one the uninterrupted run would have given")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    where = parser.add_argument_group(
+        "where each style goes (Gatys et al. 2017, guided Gram matrices)")
+    where.add_argument("--style-coarse", metavar="IMAGE",
+                       help="a second painting for the large structure: the style layers "
+                       "from --coarse-from on match it, the earlier ones (brushwork) the "
+                       "style image (Gatys et al. 2017, §5)")
+    where.add_argument("--masks", nargs="+", metavar="MASK",
+                       help="one greyscale mask per style image (white = this style here, "
+                       "grey = a soft edge); where no mask reaches, the photo stays")
+    where.add_argument("--mask-map", metavar="MAP",
+                       help="one image with a flat colour per style instead of --masks")
+    where.add_argument("--mask-colors", type=lambda text: _split(text), metavar="#RGB,…",
+                       help="the --mask-map colour of each style, in order (default: the "
+                       "map's colours other than black, most frequent first)")
     add_style_options(parser)
     parser.set_defaults(handler=cmd_stylize)
 
@@ -261,6 +275,12 @@ def cmd_stylize(args: argparse.Namespace) -> int:
     content_image, style_images = load_image(content), [load_image(s) for s in styles]
     if options.init_file is not None:
         load_image(options.init_file)
+    masks = _masks(args, len(style_images), content_image.size)
+    coarse = None
+    if args.style_coarse:
+        from .samples import resolve_image_argument
+
+        coarse = load_image(resolve_image_argument(args.style_coarse))
     output = prepare_output(args.output, args.overwrite or args.resume)
     resume = load_checkpoint(checkpoint_path(output)) if args.resume else None
     previous: list[dict] = resume.pop("history", []) if resume else []
@@ -268,14 +288,31 @@ def cmd_stylize(args: argparse.Namespace) -> int:
         progress = StylizeProgress(args, output, bar, previous)
         result = stylize(content_image, style_images, options=options, on_step=progress,
                          image_every=args.save_every, checkpoint_every=args.checkpoint_every,
-                         resume=resume, announce_stop=True)
+                         resume=resume, masks=masks, coarse_style=coarse,
+                         announce_stop=True)
     metadata = {**result.metadata, "content": describe_input(content),
                 "styles": describe_input(styles)}
+    if args.style_coarse:
+        metadata["coarse_style"] = args.style_coarse
     save_image(result.image, output, metadata)
     if args.sidecar:
         sidecar = {**metadata, "history": previous + progress.records}
         atomic_write_bytes(sidecar_path(output), json.dumps(sidecar, indent=1).encode())
     return _report(result, output, progress.checkpoint_file)
+
+
+def _masks(args: argparse.Namespace, styles: int, photo_size: tuple[int, int]) -> Any:
+    """The run's masks from --masks or --mask-map, checked before the weights load."""
+    from .masks import masks_from_map, prepare_masks
+
+    if args.masks and args.mask_map:
+        raise OptionsError("give --masks or --mask-map, not both")
+    if args.mask_colors and not args.mask_map:
+        raise OptionsError("--mask-colors goes with --mask-map")
+    if args.mask_map:
+        masks, names = masks_from_map(args.mask_map, args.mask_colors, styles)
+        return prepare_masks(masks, styles, photo_size, names)
+    return prepare_masks(args.masks, styles, photo_size) if args.masks else None
 
 
 def _report(result: Any, output: Path, checkpoint_file: Path) -> int:

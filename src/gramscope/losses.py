@@ -46,6 +46,22 @@ def normalised_gram(features: torch.Tensor) -> torch.Tensor:
     return gram_matrix(features) / positions(features)
 
 
+def guided_gram(features: torch.Tensor, guide: torch.Tensor) -> torch.Tensor:
+    """G_r = (F∘T_r)(F∘T_r)ᵀ / Σ_k T_rk²: the Gram matrix of the features weighted by a
+    guidance channel T_r (Gatys et al. 2017, §4), normalised by its effective number of
+    positions so that it compares with a whole painting's A/M. (1, N, H, W) × (1, 1, H, W)
+    -> (N, N); a guide of ones gives :func:`normalised_gram`."""
+    return gram_matrix(features * guide) / guide.pow(2).sum().clamp_min(1e-12)
+
+
+def guide_at(guide: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
+    """A guide (1, 1, H, W) in [0, 1] carried to a layer's resolution by averaging over each
+    feature's footprint (the paper's "resizing" option)."""
+    if guide.shape[-2:] == features.shape[-2:]:
+        return guide
+    return torch.nn.functional.interpolate(guide, size=features.shape[-2:], mode="area")
+
+
 def gram_error(gram: torch.Tensor, target: torch.Tensor, n_filters: int) -> torch.Tensor:
     """E_l from size-normalised Gram matrices G/M and A/M:  Σ_ij (G/M − A/M)² / (4 N_l²).
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -16,20 +17,49 @@ import torch
 from . import losses
 from .errors import OptionsError
 from .options import StyleOptions
-from .tiling import halo_for, tiled_features, tiled_grams, tiles
-from .vgg import CHANNELS, VGG19, canonical_layer
+from .tiling import halo_for, tiled_features, tiled_grams, tiled_guided_grams, tiles
+from .vgg import CHANNELS, LAYER_INDEX, VGG19, canonical_layer, downsampling
+
+
+@dataclass
+class Region:
+    """Where one painting's style goes (Gatys et al. 2017, §4): a guide in [0, 1] over the
+    image, its painting's A^l/M on each style layer, and a weight (its blend share)."""
+
+    guide: torch.Tensor  # (1, 1, H, W) at the scale's resolution
+    targets: dict[str, torch.Tensor]
+    weight: float
+    _at: dict[tuple[int, int], torch.Tensor] = field(default_factory=dict, repr=False)
+
+    def at(self, size: tuple[int, int]) -> torch.Tensor:
+        """The guide at a layer's resolution (cached: the same every step)."""
+        if size not in self._at:
+            self._at[size] = losses.guide_at(self.guide, self.guide.new_empty((1, 1, *size)))
+        return self._at[size]
+
+    def error(self, layer: str, features: torch.Tensor) -> torch.Tensor:
+        """This region's share of E_l: its area share × E_l of its guided Gram matrix."""
+        guide = self.at(tuple(features.shape[-2:]))
+        return self.weight * guide.mean() * losses.gram_error(
+            losses.guided_gram(features, guide), self.targets[layer], CHANNELS[layer])
 
 
 class Objective:
     """The paper's loss at one scale, with targets from the content and style images.
 
     ``tile`` (core tile side in px) evaluates it tile by tile, exactly (see tiling.py).
+    ``guides`` (one (1, 1, H, W) mask in [0, 1] per style image) puts each painting's style
+    only where its guide is: guided Gram matrices, one target per region (Gatys et al.
+    2017, §4); where no guide reaches, only the content term acts. ``coarse`` (a second
+    painting) supplies the targets of the style layers from ``options.coarse_from`` on: its
+    large structure with the first painting's brushwork (the same paper, §5).
     """
 
     def __init__(
         self, net: VGG19, options: StyleOptions, content: torch.Tensor,
         styles: Sequence[torch.Tensor], blend: Sequence[float], alpha: float,
-        tile: int | None = None,
+        tile: int | None = None, guides: Sequence[torch.Tensor] | None = None,
+        coarse: torch.Tensor | None = None,
     ) -> None:
         self.net, self.options, self.alpha, self.tile = net, options, alpha, tile
         self.content_layers = [canonical_layer(name) for name in options.content_layers]
@@ -45,13 +75,25 @@ class Objective:
         if tile is not None and not self.gram:
             raise OptionsError("the mean-std style representation is not available for tiled "
                                "(very large) runs; use --style-representation gram")
+        if guides is not None and not self.gram:
+            raise OptionsError("masks need the Gram style representation; use "
+                               "--style-representation gram")
         with torch.no_grad():
             if tile is None:
                 self.content_targets = self._features(content, self.content_layers)
             else:
                 self.content_targets = tiled_features(
                     self._features, content, self.content_layers, tile)
-            self.style_targets = self._blended_style_targets(styles, blend)
+            self.regions: list[Region] | None = None
+            if guides is None:
+                self.style_targets = self._blended_style_targets(styles, blend)
+                if coarse is not None:
+                    self.style_targets.update(self._coarse_targets(coarse))
+            else:
+                # Each painting its own target; equal blend weights give each region weight 1.
+                self.regions = [
+                    Region(guide, self._style_statistics(style), weight * len(blend))
+                    for guide, style, weight in zip(guides, styles, blend, strict=True)]
 
     def _features(self, image: torch.Tensor, layers: Any) -> dict[str, torch.Tensor]:
         """The network's rectified features, in the run's precision and memory format.
@@ -80,6 +122,12 @@ class Objective:
                 targets[layer] = target if previous is None else previous + target
         return targets
 
+    def _coarse_targets(self, coarse: torch.Tensor) -> dict[str, torch.Tensor]:
+        first = LAYER_INDEX[canonical_layer(self.options.coarse_from)]
+        statistics = self._style_statistics(coarse)
+        return {layer: statistic for layer, statistic in statistics.items()
+                if LAYER_INDEX[layer] >= first}
+
     def _style_statistics(self, style: torch.Tensor) -> dict[str, torch.Tensor]:
         """A^l / M per style layer (or the per-channel mean and std for ``mean-std``)."""
         if not self.layer_weights:
@@ -93,6 +141,9 @@ class Objective:
         return {layer: losses.mean_std(f) for layer, f in features.items()}
 
     def _style_error(self, layer: str, feature: torch.Tensor) -> torch.Tensor:
+        if self.regions is not None:
+            return sum((region.error(layer, feature) for region in self.regions),
+                       feature.new_zeros(()))
         target = self.style_targets[layer]
         if self.gram:
             return losses.gram_error(losses.normalised_gram(feature), target, CHANNELS[layer])
@@ -144,12 +195,7 @@ class Objective:
         """Two passes (see tiling.py): whole-image Gram matrices, then each tile's gradient
         through the surrogate ⟨∂E_l/∂G, F Fᵀ⟩, whose gradient is exactly ∂E_l/∂F."""
         assert self.tile is not None
-        grams, positions = tiled_grams(
-            self._features, image.detach(), self.layer_weights, self.tile)
-        errors, dE_dG = {}, {}
-        for layer, gram in grams.items():
-            errors[layer], dE_dG[layer] = losses.gram_error_and_gradient(
-                gram, positions[layer], self.style_targets[layer], CHANNELS[layer])
+        errors, dE_dG = self._tiled_style(image)
         content_total = torch.zeros((), device=image.device)
         height, width = image.shape[-2:]
         for t in tiles(height, width, self.tile, self._halo):
@@ -157,9 +203,12 @@ class Objective:
             features = self._features(window, self.layers)
             surrogate = torch.zeros((), device=image.device)
             for layer in self.layer_weights:
-                core = losses.flatten_features(t.core_of(features[layer], layer))  # (N, m)
                 weight = self.options.beta * self.layer_weights[layer] / self.norm
-                surrogate = surrogate + weight * (dE_dG[layer] * (core @ core.T)).sum()
+                core = t.core_of(features[layer], layer)  # (1, N, h, w)
+                for guide, d_gram in dE_dG[layer]:
+                    guided = core if guide is None else core * t.core_of_whole(guide, layer)
+                    flat = losses.flatten_features(guided)  # (N, m)
+                    surrogate = surrogate + weight * (d_gram * (flat @ flat.T)).sum()
             for layer in self.content_layers:
                 target = t.core_of_whole(self.content_targets[layer], layer)
                 term = losses.content_loss(t.core_of(features[layer], layer), target)
@@ -172,6 +221,37 @@ class Objective:
             (self.options.tv_weight / self.norm * tv * scale).backward()
         style = losses.style_loss(errors, self.layer_weights) if errors else tv.new_zeros(())
         return self._raw(content_total, style, tv, errors, image.device)
+
+    def _tiled_style(self, image: torch.Tensor) -> tuple[
+            dict[str, torch.Tensor], dict[str, list[tuple[torch.Tensor | None, torch.Tensor]]]]:
+        """E_l of the whole image from tile-accumulated Gram matrices, and for each layer
+        the (guide, ∂E_l/∂G) pairs the tiles' surrogate needs (one pair, guide None, when
+        unmasked)."""
+        if self.regions is None:
+            grams, positions = tiled_grams(
+                self._features, image.detach(), self.layer_weights, self.tile)
+            errors, dE_dG = {}, {}
+            for layer, gram in grams.items():
+                errors[layer], d_gram = losses.gram_error_and_gradient(
+                    gram, positions[layer], self.style_targets[layer], CHANNELS[layer])
+                dE_dG[layer] = [(None, d_gram)]
+            return errors, dE_dG
+        height, width = image.shape[-2:]
+        guides = [{layer: region.at((height // downsampling(layer), width // downsampling(layer)))
+                   for layer in self.layer_weights} for region in self.regions]
+        grams = tiled_guided_grams(self._features, image.detach(), self.layer_weights,
+                                   self.tile, guides)
+        errors, dE_dG = {}, {}
+        for layer in self.layer_weights:
+            errors[layer], dE_dG[layer] = image.new_zeros(()), []
+            for region, guide, gram in zip(self.regions, guides, grams, strict=True):
+                share = region.weight * guide[layer].mean()
+                error, d_gram = losses.gram_error_and_gradient(
+                    gram[layer], guide[layer].pow(2).sum().clamp_min(1e-12),
+                    region.targets[layer], CHANNELS[layer])
+                errors[layer] = errors[layer] + share * error
+                dE_dG[layer].append((guide[layer], share * d_gram))
+        return errors, dE_dG
 
     @functools.cached_property
     def _halo(self) -> int:

@@ -133,6 +133,11 @@ class StyleOptions:
         None, "evaluate the network in tiles of this many pixels a side (exact, for sizes "
         "that do not fit in memory; default: only when needed)"
     )
+    coarse_from: str = _opt(
+        "conv3_1", "with a coarse style image (--style-coarse): the first style layer whose "
+        "target comes from it — large structure from the coarse painting, brushwork (the "
+        "layers before) from the fine one (Gatys et al. 2017, §5)"
+    )
     device: str = _opt("auto", "cpu, cuda, cuda:N, or auto (CUDA when present)")
     deterministic: bool = _opt(
         True, "on a GPU, deterministic kernels: the same seed, inputs, GPU model, driver and "
@@ -317,6 +322,10 @@ def _layers(options: StyleOptions, name: str) -> None:
         raise OptionsError("style layers must not repeat")
 
 
+def _layer(options: StyleOptions, name: str) -> None:
+    canonical_layer(getattr(options, name))
+
+
 def _one_weight_per_layer(options: StyleOptions, name: str) -> None:
     weights = options.style_layer_weights or ()
     if len(weights) != len(options.style_layers):
@@ -377,6 +386,7 @@ _CHECKS: tuple[tuple[str, Check], ...] = (
     ("steps", _step_count),
     ("coarse_steps", _coarse_steps),
     ("style_layers", _layers),
+    ("coarse_from", _layer),
     ("style_layer_weights", _optional(_one_weight_per_layer)),
     ("alpha", _zero_or_more),
     ("beta", _zero_or_more),

@@ -135,3 +135,25 @@ def tiled_grams(
                 grams[layer] = gram if layer not in grams else grams[layer] + gram
                 positions[layer] += positions_of(core)
     return grams, positions
+
+
+def tiled_guided_grams(
+    net: FeatureExtractor, image: torch.Tensor, layers: Iterable[str], tile: int,
+    guides: list[dict[str, torch.Tensor]],
+) -> list[dict[str, torch.Tensor]]:
+    """Per region r and layer, Σ over tiles of (F_core∘T_core)(F_core∘T_core)ᵀ, where
+    ``guides[r][layer]`` is the region's guide at that layer's whole-image resolution; the
+    guided counterpart of :func:`tiled_grams` (divide by Σ T² for the normalised Gram)."""
+    layers = [canonical_layer(layer) for layer in layers]
+    halo = halo_for(layers)
+    grams: list[dict[str, torch.Tensor]] = [{} for _ in guides]
+    height, width = image.shape[-2:]
+    with torch.no_grad():
+        for t in tiles(height, width, tile, halo):
+            features = net(image[:, :, t.ey0:t.ey1, t.ex0:t.ex1], layers)
+            for layer in layers:
+                core = t.core_of(features[layer], layer)  # (1, N, h, w)
+                for region, guide in zip(grams, guides, strict=True):
+                    gram = gram_matrix(core * t.core_of_whole(guide[layer], layer))
+                    region[layer] = gram if layer not in region else region[layer] + gram
+    return grams

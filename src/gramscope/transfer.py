@@ -40,6 +40,7 @@ from .image import (
     to_tensor,
 )
 from .lbfgs import DeviceLBFGS
+from .masks import MaskInput, Masks, prepare_masks
 from .objective import Objective
 from .options import StyleOptions
 from .vgg import VGG19
@@ -489,8 +490,15 @@ def run(
     checkpoint_every: int = 0,
     resume: dict[str, Any] | None = None,
     net: VGG19 | None = None,
+    masks: Sequence[MaskInput] | Masks | None = None,
+    coarse_style: ImageInput | None = None,
 ) -> Iterator[StepRecord]:
     """Stylise ``content`` after ``styles``, yielding a :class:`StepRecord` per step.
+
+    ``masks`` (one greyscale image per style, see masks.py) puts each painting's style only
+    where its mask is white; elsewhere the photo is held by the content term alone.
+    ``coarse_style`` gives the style layers from ``options.coarse_from`` on their targets
+    (large structure from it, brushwork from ``styles``).
 
     ``stop()`` is polled between steps; when it returns true the run ends after yielding
     the last record (which always carries the image). Every ``image_every`` steps, and at
@@ -511,6 +519,11 @@ def run(
     style_images = [as_image(s) for s in style_list]
     if options.init_file is not None:
         load_image(options.init_file)  # a broken start image is reported before the network loads
+    if masks is not None and not isinstance(masks, Masks):
+        masks = prepare_masks(masks, len(style_images), content_image.size)
+    if masks is not None and coarse_style is not None:
+        raise OptionsError("masks and a coarse style image do not combine; choose one")
+    coarse_image = None if coarse_style is None else as_image(coarse_style)
     final_plan = memory.run_plan(options, content_image.size, device=device)
     if net is None:
         net = cached_vgg19(options.weights, options.pooling, options.normalisation, str(device))
@@ -519,7 +532,8 @@ def run(
         at.started -= resume["seconds"]
     with deterministic_kernels(device, options.deterministic):
         yield from _run_scales(
-            RunInputs(options, content_image, style_images, blend, net, device, final_plan),
+            RunInputs(options, content_image, style_images, blend, net, device, final_plan,
+                      masks, coarse_image),
             at, generator, stop=stop, image_every=image_every,
             checkpoint_every=checkpoint_every, resume=resume)
 
@@ -535,16 +549,22 @@ class RunInputs:
     net: VGG19
     device: torch.device
     plan: memory.MemoryPlan  # of the final scale
+    masks: Masks | None = None
+    coarse: Image.Image | None = None
 
     def fit(self, inputs: ScaleInputs, alpha: float, long_side: int) -> Fit:
         """The scale's objective, tiled when the final plan is and the scale is larger than
         a tile."""
         tile = self.plan.tile_side
         use_tile = tile if tile is not None and inputs.pixels > tile * tile else None
+        guides = None if self.masks is None else self.masks.guides(inputs.size, self.device)
+        styles, coarse = inputs.styles, None
+        if self.coarse is not None:  # scale_inputs prepared it as the last painting
+            styles, coarse = inputs.styles[:-1], inputs.styles[-1]
 
         def build(tile: int | None) -> Objective:
-            return Objective(self.net, self.options, inputs.net_content, inputs.styles,
-                             self.blend, alpha, tile)
+            return Objective(self.net, self.options, inputs.net_content, styles, self.blend,
+                             alpha, tile, guides, coarse)
 
         return Fit(build, long_side, self.device, use_tile)
 
@@ -560,9 +580,12 @@ def _run_scales(
     for scale, (long_side, n_steps) in enumerate(schedule):
         if resume is not None and scale < resume["scale"]:
             continue
-        inputs = scale_inputs(options, run_inputs.content, run_inputs.styles, long_side, device)
+        paintings = run_inputs.styles + ([run_inputs.coarse] if run_inputs.coarse else [])
+        inputs = scale_inputs(options, run_inputs.content, paintings, long_side, device)
         alpha = scale_alpha(options, run_inputs.content.size, scale, inputs.pixels)
         fit = run_inputs.fit(inputs, alpha, long_side)
+        if image is None and run_inputs.masks is not None and run_inputs.masks.notes:
+            fit.note = "; ".join(run_inputs.masks.notes)
         try:
             objective = fit.objective()
         except OutOfMemory as problem:

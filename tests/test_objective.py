@@ -1,0 +1,49 @@
+"""The objective at one scale: targets, terms, and the scale-control split (2017 §5)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from gramscope import losses
+from gramscope.errors import OptionsError
+from gramscope.image import to_tensor
+from gramscope.objective import Objective
+from gramscope.options import StyleOptions
+
+
+def test_coarse_style_supplies_the_layers_from_coarse_from_on(vgg, tiny_content, tiny_style):
+    fine, coarse = to_tensor(tiny_style), to_tensor(tiny_content).flip(-1)
+    options = StyleOptions(coarse_from="conv3_1")
+    objective = Objective(vgg, options, to_tensor(tiny_content), [fine], [1.0],
+                          options.alpha, coarse=coarse)
+    layers = list(options.layer_weights)
+    fine_features = vgg(fine, layers)
+    coarse_features = vgg(coarse, layers)
+    for layer in layers:
+        source = coarse_features if layer >= "conv3_1" else fine_features
+        assert torch.allclose(objective.style_targets[layer],
+                              losses.normalised_gram(source[layer])), layer
+
+
+def test_a_coarse_split_at_an_unknown_layer_is_refused():
+    with pytest.raises(OptionsError, match="unknown layer"):
+        StyleOptions(coarse_from="conv9_1")
+
+
+def test_raw_terms_and_their_weighted_parts_add_up(vgg, tiny_content, tiny_style):
+    options = StyleOptions(tv_weight=1e-3)
+    image = to_tensor(tiny_content)
+    objective = Objective(vgg, options, image.flip(-1), [to_tensor(tiny_style)], [1.0],
+                          options.alpha)
+    x = image.clone().requires_grad_(True)
+    raw = objective.loss_and_grad(x, 1.0)
+    parts = objective.parts(raw.tolist())
+    # [L_content, Σ w_l E_l, L_tv, E_l…]: the second is the weighted sum of the rest.
+    weights = list(options.layer_weights.values())
+    assert raw[1].item() == pytest.approx(sum(w * e for w, e in zip(weights, raw[3:].tolist(),
+                                                                      strict=True)), rel=1e-5)
+    assert parts["total"] == pytest.approx(
+        parts["content"] + options.beta * sum(parts["style"].values()) + parts["tv"], rel=1e-6)
+    assert objective.optimised_total(raw).item() * objective.norm == pytest.approx(
+        parts["total"], rel=1e-5)
