@@ -217,6 +217,18 @@ def test_reconstruction_streams_from_noise_and_stops(tiny_content):
     assert len(rest) == 1 and rest[0][1].endswith("step 3/50")  # one more step, then its picture
 
 
+def test_layer_painting_streams_one_layer_and_its_error():
+    demo = build_app(TINY).demo_state
+    frames = demo.paint_layer(None, "transfer", "relu2_1", "tubingen", None, "starry_night",
+                              None, 32, 3, 1)
+    pictures = list(frames)
+    assert len(pictures) == 3 and max(pictures[0][0].size) == 32
+    assert pictures[-1][1].startswith("photo → painting, conv2_1 alone · step 3/3 · E = ")
+    texture, status = next(demo.paint_layer(None, "texture", "conv1_1", "tubingen", None,
+                                            "starry_night", None, 32, 2, 1))
+    assert status.startswith("texture from noise, conv1_1 alone · step 1/2")
+
+
 # ---- the command -------------------------------------------------------------------------
 
 def test_demo_command_checks_its_limits(capsys):

@@ -11,12 +11,15 @@ from .features import FeatureGrid, feature_grid, feature_maps, strongest_channel
 from .figure1 import Figure1, figure1, reconstruct_content, synthesise_style
 from .figure3 import Figure3, equivalent_ratio, figure3
 from .grams import GramViews, cluster_order, gram_views
+from .layers import LayerPaintings, layer_paintings
 from .report import write_report
 from .runner import Panel
+from .shuffle import TileShuffle, shuffle_painting
 
 __all__ = [
-    "Comparison", "FeatureGrid", "Figure1", "Figure3", "GramViews", "LossAnatomy", "Panel",
-    "cluster_order", "compare_representations", "equivalent_ratio", "feature_grid",
-    "feature_maps", "figure1", "figure3", "gram_views", "loss_anatomy", "reconstruct_content",
+    "Comparison", "FeatureGrid", "Figure1", "Figure3", "GramViews", "LayerPaintings",
+    "LossAnatomy", "Panel", "TileShuffle", "cluster_order", "compare_representations",
+    "equivalent_ratio", "feature_grid", "feature_maps", "figure1", "figure3", "gram_views",
+    "layer_paintings", "loss_anatomy", "reconstruct_content", "shuffle_painting",
     "strongest_channels", "synthesise_style", "write_report",
 ]

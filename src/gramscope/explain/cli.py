@@ -1,7 +1,7 @@
 """``gramscope explain``: the report and each of its views as its own command.
 
     gramscope explain CONTENT STYLE -o report/      (same as: gramscope explain report …)
-    gramscope explain figure1 | figure3 | features | gram | losses | compare …
+    gramscope explain figure1 | figure3 | layers | shuffle | features | gram | losses | compare …
 
 Long views show one progress bar over all their optimiser steps.
 """
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from .grams import GramViews
     from .plotting import Drawing
     from .runner import OnStep
+    from .shuffle import TileShuffle
 
 #: The view used when ``gramscope explain`` is followed by image names.
 DEFAULT_VIEW = "report"
@@ -155,6 +156,8 @@ _FIGURE1_FIXED = ("alpha", "beta", "init", "style_layer_weights", "style_blend",
                   "style_scale", "style_representation", "balance_scales", "reference_size")
 # Figure 3 translates the paper's α/β for the literal sum itself, so no reference size.
 _FIGURE3_FIXED = ("alpha", "style_layer_weights", "style_blend", "reference_size")
+# Each column puts all of the style weight on one layer of one image.
+_LAYERS_FIXED = ("style_layer_weights", "style_blend")
 
 
 def _add_report(subparsers: Any) -> None:
@@ -170,6 +173,10 @@ def _add_report(subparsers: Any) -> None:
     parser.add_argument("--figures", type=_numbers(int, "figure numbers such as 1,3"),
                         default=(), metavar="1,3",
                         help="also add the paper's Figure 1 and/or 3 (about 15 min each)")
+    parser.add_argument("--views", type=_numbers(str, "view names such as layers,shuffle"),
+                        default=(), metavar="layers,shuffle",
+                        help="also add what each layer paints (about 15 min) and/or the tile "
+                        "shuffle (seconds)")
     parser.add_argument("--no-compare", dest="compare", action="store_false",
                         help="skip the mean/std comparison (saves one whole run)")
     parser.add_argument("--feature-layers", type=_numbers(str, "layer names"),
@@ -187,11 +194,12 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     options = options_from_args(args)
     content, style = _pair(args.images)
-    with StepBar(report_steps(options, compare=args.compare, figures=args.figures),
-                 args.quiet, "report") as bar:
+    with StepBar(report_steps(options, compare=args.compare, figures=args.figures,
+                              views=args.views), args.quiet, "report") as bar:
         index = write_report(content, style, args.output, options, compare=args.compare,
                              figures=args.figures, feature_layers=args.feature_layers,
-                             gram_layer=args.gram_layer, overwrite=args.overwrite, on_step=bar)
+                             gram_layer=args.gram_layer, overwrite=args.overwrite,
+                             views=args.views, on_step=bar)
     print(f"wrote {index}")
     return 0
 
@@ -252,14 +260,37 @@ def cmd_figure3(args: argparse.Namespace) -> int:
     return _draw(args, "figure 3", make, steps)
 
 
-def _network_flags(parser: argparse.ArgumentParser) -> None:
-    """Only the fields that choose the network and the image size."""
-    keep = {"size", "pooling", "normalisation", "weights", "device"}
+def _add_layers(subparsers: Any) -> None:
+    from .layers import LAYERS_DEFAULTS
+
+    parser = subparsers.add_parser(
+        "layers", help="what each style layer paints on its own",
+        description="For each of --style-layers alone: synthesise STYLE's texture from white "
+        "noise, and stylise CONTENT after STYLE with all of the style weight on that layer; "
+        "one labelled PNG with each panel's E_l on its own layer.",
+    )
+    _common(parser, "layers.png", "the figure (PNG)")
+    add_style_options(parser, skip=_LAYERS_FIXED)
+    _with_defaults(parser, LAYERS_DEFAULTS)
+    parser.set_defaults(handler=cmd_layers)
+
+
+def cmd_layers(args: argparse.Namespace) -> int:
+    from .layers import layer_paintings, layers_steps
+
+    return _draw(args, "layers", lambda options, content, style, bar: layer_paintings(
+        content, style, options, on_step=bar), layers_steps)
+
+
+def _network_flags(parser: argparse.ArgumentParser, also: Sequence[str] = (),
+                   size: int = 256) -> None:
+    """Only the fields that choose the network and the image size (and those in ``also``)."""
+    keep = {"size", "pooling", "normalisation", "weights", "device", *also}
     import dataclasses
 
     add_style_options(parser, skip=[f.name for f in dataclasses.fields(StyleOptions)
                                     if f.name not in keep])
-    _with_defaults(parser, {"size": 256})
+    _with_defaults(parser, {"size": size})
 
 
 def _add_features(subparsers: Any) -> None:
@@ -285,6 +316,42 @@ def cmd_features(args: argparse.Namespace) -> int:
     return _draw(args, "features", lambda options, _: feature_grid(
         resolve_image_argument(args.image), args.layer, count=args.count,
         normalise=args.normalise, size=options.size, options=options))
+
+
+def _add_shuffle(subparsers: Any) -> None:
+    from .shuffle import SHUFFLE_DEFAULTS
+
+    parser = subparsers.add_parser(
+        "shuffle", help="Gram matrices forget where: shuffle a painting's tiles",
+        description="Cut STYLE into a GRID×GRID grid of tiles, shuffle them, and compare the "
+        "Gram matrices of --style-layers and the feature maps of --content-layers before and "
+        "after (relative change), as one PNG.",
+    )
+    parser.add_argument("style", metavar="STYLE", help="the painting (file or sample name)")
+    parser.add_argument("--grid", type=int, default=SHUFFLE_DEFAULTS["grid"],
+                        help=f"tiles a side (default: {SHUFFLE_DEFAULTS['grid']})")
+    parser.add_argument("--seed", type=int, default=SHUFFLE_DEFAULTS["seed"],
+                        help=f"seed of the shuffle (default: {SHUFFLE_DEFAULTS['seed']})")
+    _common(parser, "shuffle.png", "the figure (PNG)", images=False)
+    _network_flags(parser, also=("style_layers", "content_layers"),
+                   size=SHUFFLE_DEFAULTS["size"])
+    parser.set_defaults(handler=cmd_shuffle)
+
+
+def cmd_shuffle(args: argparse.Namespace) -> int:
+    from ..samples import resolve_image_argument
+    from .shuffle import shuffle_painting
+
+    def make(options: StyleOptions, _: OnStep) -> TileShuffle:
+        shuffle = shuffle_painting(resolve_image_argument(args.style), grid=args.grid,
+                                   seed=args.seed, size=options.size, options=options)
+        for layer, change in shuffle.gram_change.items():
+            print(f"{layer} Gram matrix: {100 * change:.3g} % changed")
+        for layer, change in shuffle.feature_change.items():
+            print(f"{layer} feature maps: {100 * change:.3g} % changed")
+        return shuffle
+
+    return _draw(args, "shuffle", make)
 
 
 def _add_gram(subparsers: Any) -> None:
@@ -371,8 +438,8 @@ def register(subparsers: Any) -> None:
         "report/' writes the HTML report; the views below make one figure each.",
     )
     views = parser.add_subparsers(dest="view", metavar="VIEW", action=_DefaultView)
-    for add in (_add_report, _add_figure1, _add_figure3, _add_features, _add_gram,
-                _add_losses, _add_compare):
+    for add in (_add_report, _add_figure1, _add_figure3, _add_layers, _add_shuffle,
+                _add_features, _add_gram, _add_losses, _add_compare):
         add(views)
     parser.set_defaults(handler=lambda args: _usage(parser))
 

@@ -30,7 +30,9 @@ from .features import NORMALISE_HELP, feature_grid
 from .figure1 import Figure1, figure1, figure1_steps, figure_options
 from .figure3 import Figure3, figure3, figure3_options, figure3_steps
 from .grams import gram_views
+from .layers import ROW_LABELS, layer_paintings, layers_options, layers_steps
 from .runner import OnStep, Panel, render_run, total_steps
+from .shuffle import SEAMS_NOTE, shuffle_painting
 
 #: What the report shows feature maps of: an edge layer, a texture layer, the content layer.
 DEFAULT_FEATURE_LAYERS = ("conv1_1", "conv3_1", "conv4_2")
@@ -63,6 +65,10 @@ PAPER_FIGURES = {
         "used here; because L_content sums over pixels while E_l is normalised by size, "
         "the paper's α/β for the same look is shown in brackets."),
 }
+
+
+#: Teaching views the report can add (``views=``), each also a ``gramscope explain`` view.
+EXTRA_VIEWS = ("layers", "shuffle")
 
 
 @dataclass
@@ -132,6 +138,7 @@ def render_html(title: str, sections: Sequence[Section], parameters: dict) -> st
 def report_steps(
     options: StyleOptions, *, compare: bool = True, figures: Sequence[int] = (),
     figure1_settings: StyleOptions | None = None, figure3_settings: StyleOptions | None = None,
+    views: Sequence[str] = (), layers_settings: StyleOptions | None = None,
 ) -> int:
     """Optimiser steps :func:`write_report` will take: the length of its progress bar."""
     steps = comparison_steps(options) if compare else total_steps(options)
@@ -139,6 +146,8 @@ def report_steps(
         steps += figure1_steps(figure1_settings)
     if 3 in figures:
         steps += figure3_steps(figure3_settings)
+    if "layers" in views:
+        steps += layers_steps(layers_settings)  # the shuffle only runs the network forward
     return steps
 
 
@@ -181,17 +190,23 @@ def write_report(
     figure1_settings: StyleOptions | None = None, figure3_settings: StyleOptions | None = None,
     feature_layers: Sequence[str] = DEFAULT_FEATURE_LAYERS,
     gram_layer: str = DEFAULT_GRAM_LAYER, overwrite: bool = False,
+    views: Sequence[str] = (), layers_settings: StyleOptions | None = None,
     on_step: OnStep | None = None, net: VGG19 | None = None,
 ) -> Path:
     """Stylise, look inside, and write ``folder/index.html`` with PNGs beside it.
 
-    ``figures`` may include 1 and 3 (the paper's Figures 1 and 3; minutes each).
+    ``figures`` may include 1 and 3 (the paper's Figures 1 and 3; minutes each); ``views``
+    may include 'layers' (what each layer paints; minutes) and 'shuffle' (seconds).
     """
     from ..api import run_metadata
 
     unknown = sorted(set(figures) - set(PAPER_FIGURES))
     if unknown:
         raise OptionsError(f"unknown figure {unknown[0]}; the report can add figures 1 and 3")
+    unknown_views = sorted(set(views) - set(EXTRA_VIEWS))
+    if unknown_views:
+        raise OptionsError(f"unknown view {unknown_views[0]!r}; the report can add "
+                           f"{' and '.join(EXTRA_VIEWS)}")
     # Check every name before minutes of optimisation, not after.
     feature_layers = [canonical_layer(name) for name in feature_layers]
     gram_layer = canonical_layer(gram_layer)
@@ -212,6 +227,10 @@ def write_report(
     for number, figure_settings in ((1, figure1_settings), (3, figure3_settings)):
         if number in figures:
             sections.append(figure_section(inputs, number, figure_settings))
+    if "layers" in views:
+        sections.append(layers_section(inputs, layers_settings))
+    if "shuffle" in views:
+        sections.append(shuffle_section(inputs))
     parameters = {**settings.to_dict(), "weights source": metadata["weights"],
                   "seconds": round(time.perf_counter() - started, 1),
                   "gramscope": metadata["gramscope"]}
@@ -310,3 +329,42 @@ def figure_section(inputs: ReportInputs, number: int, settings: StyleOptions | N
     return Section(paper_figure.title, paper_figure.caption,
                    [inputs.picture(figure.png(), f"figure{number}.png",
                                    f"Figure {number} reproduction")])
+
+
+def layers_section(inputs: ReportInputs, settings: StyleOptions | None) -> Section:
+    """What each style layer paints on its own (minutes), with every panel's E_l."""
+    paintings = layer_paintings(inputs.content, inputs.style, layers_options(settings),
+                                on_step=inputs.on_step)
+    header = "".join(f"<th>E {html.escape(layer)}</th>" for layer in paintings.layers)
+    rows = "".join(
+        f"<tr><th>{html.escape(ROW_LABELS[row])}, {html.escape(layer)} alone</th>"
+        + "".join(f"<td>{paintings.errors[row][c][other]:.3g}</td>" for other in paintings.layers)
+        + "</tr>"
+        for row in paintings.errors for c, layer in enumerate(paintings.layers))
+    return Section(
+        "What each layer paints",
+        "Each column puts the whole style term on one layer. Top: a texture grown from white "
+        "noise to match the painting's Gram matrix there; bottom: the photo stylised that "
+        "way. The paper's account: low layers carry colour and brushstroke texture, middle "
+        "ones swirls and repeated patterns, high ones larger structure. The table gives each "
+        "picture's E_l on every layer, measured on the saved picture (clamped to 0-255, so "
+        "it can sit above the optimiser's last loss); each panel should be lowest on its own "
+        "layer.",
+        [inputs.picture(paintings.png(), "layers.png", "what each layer paints")],
+        f'<table><tr><th>picture</th>{header}</tr>{rows}</table>',
+    )
+
+
+def shuffle_section(inputs: ReportInputs) -> Section:
+    """The painting's tiles shuffled: Gram matrices barely move, content features do."""
+    shuffle = shuffle_painting(inputs.style, options=inputs.options, net=inputs.net)
+    grams = ", ".join(f"{layer} {100 * v:.2g} %" for layer, v in shuffle.gram_change.items())
+    features = ", ".join(f"{layer} {100 * v:.3g} %"
+                         for layer, v in shuffle.feature_change.items())
+    return Section(
+        "Gram matrices forget where",
+        f"The painting cut into {shuffle.grid}×{shuffle.grid} tiles and shuffled (every tile "
+        f"moves). Relative change of the size-normalised Gram matrices: {grams}; of the "
+        f"content feature maps: {features}. {SEAMS_NOTE}",
+        [inputs.picture(shuffle.png(), "shuffle.png", "the painting with its tiles shuffled")],
+    )

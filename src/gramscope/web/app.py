@@ -350,15 +350,42 @@ class Demo:
                       if LAYERS.index(name) <= depth] or [layer]
             options = figure1.style_synthesis_options(base, layers)
             what = f"the painting's Gram matrices on {', '.join(layers)}"
+        # The image is both inputs: only its shape matters for the unused side.
+        for picture, record in self._stream(request, image, image, options, image_every):
+            yield picture, f"matching {what} from noise · step {record.step}/{options.steps}"
+
+    def paint_layer(
+        self, request: gr.Request | None, kind: str, layer: str, content_sample: str,
+        content_upload: str | None, style_sample: str, style_upload: str | None, size: float,
+        steps: float, image_every: float,
+    ) -> Iterator[tuple[Any, str]]:
+        """One panel of explain's "what each layer paints", streamed: the painting's texture
+        from noise, or the photo stylised, with the whole style term on ``layer``."""
+        layers = explain("layers")
+        base = self.defaults.replace(**{**layers.LAYERS_DEFAULTS, "size": int(size),
+                                        "steps": int(steps)})
+        layer = canonical_layer(layer)
+        style = self.pick_image(style_sample, style_upload, "painting")[0]
+        source = style if kind == "texture" else \
+            self.pick_image(content_sample, content_upload, "photo")[0]
+        options = layers.ROW_OPTIONS[kind](base, layer)
+        for picture, record in self._stream(request, source, style, options, image_every):
+            # w_l = 1, so the engine's w_l·E_l is E_l (at the image before this step).
+            yield picture, (f"{layers.ROW_LABELS[kind]}, {layer} alone · step "
+                            f"{record.step}/{options.steps} · E = {record.style[layer]:.3g}")
+
+    def _stream(
+        self, request: gr.Request | None, content: Image.Image, style: Image.Image,
+        options: StyleOptions, image_every: float,
+    ) -> Iterator[tuple[Image.Image, StepRecord]]:
+        """(picture, record) every ``image_every`` steps of one run that Stop can end."""
         session = _session(request)
         stop = self.controls.start(session)
         try:
-            # The image is both inputs: only its shape matters for the unused side.
-            for record in run(image, [image], options, stop=stop,
+            for record in run(content, [style], options, stop=stop,
                               image_every=max(1, int(image_every))):
                 if record.image is not None:
-                    yield to_pil(record.image), \
-                        f"matching {what} from noise · step {record.step}/{options.steps}"
+                    yield to_pil(record.image), record
         except GramscopeError as exc:
             raise gr.Error(str(exc)) from None
         finally:
@@ -542,6 +569,14 @@ def _wire_explain(
         concurrency_id="run", concurrency_limit=max_runs)
     tabs.rec_stop.click(demo_state.stop, None, tabs.rec_status, concurrency_limit=None,
                         show_progress="hidden", api_visibility="private")
+    tabs.paint_button.click(
+        demo_state.paint_layer,
+        [tabs.paint_kind, tabs.paint_layer, *content, *style, tabs.paint_size,
+         tabs.paint_steps, stylize.image_every_k],
+        [tabs.paint_image, tabs.paint_status], api_name="paint_layer",
+        concurrency_id="run", concurrency_limit=max_runs)
+    tabs.paint_stop.click(demo_state.stop, None, tabs.paint_status, concurrency_limit=None,
+                          show_progress="hidden", api_visibility="private")
 
 
 def _default(function: Callable[..., Any], parameter: str) -> Any:
@@ -597,6 +632,35 @@ def _explain_tabs(defaults: StyleOptions) -> types.SimpleNamespace:
         rec_image = gr.Image(label="reconstruction", type="pil", interactive=False,
                              format="png", height=360, elem_id="reconstruction")
         rec_status = gr.Markdown("")
+
+    with gr.Tab("What each layer paints"):
+        paint = _paint_tab(defaults)
+    return types.SimpleNamespace(**vars(paint), **{k: v for k, v in locals().items()
+                                                   if isinstance(v, gr.components.Component)})
+
+
+def _paint_tab(defaults: StyleOptions) -> types.SimpleNamespace:
+    """The whole style term on one layer: a texture from noise or the photo stylised."""
+    layers = explain("layers")
+    gr.Markdown("Put all of the style weight on one layer and see what it paints: low "
+                "layers carry colour and brushstrokes, middle ones swirls and patterns, high "
+                "ones larger structure. E is the Gram error E_l on that layer.")
+    with gr.Row():
+        paint_kind = gr.Radio([(layers.ROW_LABELS[row], row) for row in layers.ROWS],
+                              value=layers.ROWS[0], label="paint")
+        paint_layer = gr.Dropdown(list(CONV_LAYERS), label="style layer",
+                                  value=canonical_layer(next(iter(defaults.style_layers),
+                                                             CONV_LAYERS[0])))
+        paint_size = gr.Slider(MIN_SIDE, MAX_SIZE, value=layers.LAYERS_DEFAULTS["size"],
+                               step=1, label="size (px, long side)")
+        paint_steps = gr.Slider(1, MAX_STEPS, value=layers.LAYERS_DEFAULTS["steps"], step=1,
+                                label="steps")
+    with gr.Row():
+        paint_button = gr.Button("Paint", variant="primary")
+        paint_stop = gr.Button("Stop", variant="stop")
+    paint_image = gr.Image(label="one layer's painting", type="pil", interactive=False,
+                           format="png", height=360, elem_id="layer-painting")
+    paint_status = gr.Markdown("")
     return types.SimpleNamespace(**{k: v for k, v in locals().items()
                                     if isinstance(v, gr.components.Component)})
 
@@ -610,7 +674,8 @@ def theme() -> gr.themes.Base:
 
 
 #: Small results (a 128-px run) fill their frame instead of sitting in a corner of it.
-CSS = "#result img, #reconstruction img { width: 100%; height: 100%; object-fit: contain; }"
+CSS = ("#result img, #reconstruction img, #layer-painting img "
+       "{ width: 100%; height: 100%; object-fit: contain; }")
 
 
 def launch(
