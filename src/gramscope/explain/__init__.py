@@ -11,12 +11,15 @@ from .features import FeatureGrid, feature_grid, feature_maps, strongest_channel
 from .figure1 import Figure1, figure1, reconstruct_content, synthesise_style
 from .figure3 import Figure3, equivalent_ratio, figure3
 from .grams import GramViews, cluster_order, gram_views
+from .optimisers import OptimiserRace, compare_optimisers
+from .pulls import PullMaps, pull_maps
 from .report import write_report
 from .runner import Panel
 
 __all__ = [
-    "Comparison", "FeatureGrid", "Figure1", "Figure3", "GramViews", "LossAnatomy", "Panel",
-    "cluster_order", "compare_representations", "equivalent_ratio", "feature_grid",
-    "feature_maps", "figure1", "figure3", "gram_views", "loss_anatomy", "reconstruct_content",
+    "Comparison", "FeatureGrid", "Figure1", "Figure3", "GramViews", "LossAnatomy",
+    "OptimiserRace", "Panel", "PullMaps", "cluster_order", "compare_optimisers",
+    "compare_representations", "equivalent_ratio", "feature_grid", "feature_maps", "figure1",
+    "figure3", "gram_views", "loss_anatomy", "pull_maps", "reconstruct_content",
     "strongest_channels", "synthesise_style", "write_report",
 ]

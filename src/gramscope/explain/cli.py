@@ -1,7 +1,8 @@
 """``gramscope explain``: the report and each of its views as its own command.
 
     gramscope explain CONTENT STYLE -o report/      (same as: gramscope explain report …)
-    gramscope explain figure1 | figure3 | features | gram | losses | compare …
+    gramscope explain figure1 | figure3 | features | gram | losses | compare | optimisers |
+                      pulls …
 
 Long views show one progress bar over all their optimiser steps.
 """
@@ -23,7 +24,9 @@ if TYPE_CHECKING:
     from ..transfer import StepRecord
     from .figure3 import Figure3
     from .grams import GramViews
+    from .optimisers import OptimiserRace
     from .plotting import Drawing
+    from .pulls import PullMaps
     from .runner import OnStep
 
 #: The view used when ``gramscope explain`` is followed by image names.
@@ -363,6 +366,70 @@ def cmd_compare(args: argparse.Namespace) -> int:
         content, style, options, on_step=bar), comparison_steps)
 
 
+def _add_optimisers(subparsers: Any) -> None:
+    from ..options import DEFAULT_LEARNING_RATES
+    from .optimisers import OPTIMISER_DEFAULTS
+
+    parser = subparsers.add_parser(
+        "optimisers", help="why L-BFGS: the same transfer with gd, Adam and L-BFGS",
+        description="Stylise CONTENT after STYLE three times from the same start, with plain "
+        "gradient descent, Adam and L-BFGS (the paper's), and plot L_total against steps "
+        "and seconds beside the three pictures.",
+    )
+    _common(parser, "optimisers.png", "the figure (PNG)")
+    parser.add_argument("--eta", type=float, default=DEFAULT_LEARNING_RATES["gd"],
+                        metavar="η", help="gradient descent's step size η, in pixel levels "
+                        "per unit of the gradient scaled to RMS 1 at the first step "
+                        f"(default: {DEFAULT_LEARNING_RATES['gd']:g})")
+    add_style_options(parser, skip=("optimizer", "learning_rate"))
+    _with_defaults(parser, OPTIMISER_DEFAULTS)
+    parser.set_defaults(handler=cmd_optimisers)
+
+
+def cmd_optimisers(args: argparse.Namespace) -> int:
+    from .optimisers import compare_optimisers, optimiser_steps
+
+    if not (args.eta > 0 and args.eta < float("inf")):
+        raise OptionsError(f"--eta must be a finite number more than zero, not {args.eta}")
+
+    def make(options: StyleOptions, content: Path, style: Path, bar: OnStep) -> OptimiserRace:
+        race = compare_optimisers(content, style, options, step_sizes={"gd": args.eta},
+                                  on_step=bar)
+        print(race.summary())
+        return race
+
+    return _draw(args, "optimisers", make, optimiser_steps)
+
+
+def _add_pulls(subparsers: Any) -> None:
+    from .pulls import PULLS_DEFAULTS
+
+    parser = subparsers.add_parser(
+        "pulls", help="where each loss term pulls: per-pixel gradient maps",
+        description="Stylise CONTENT after STYLE and, at the start, the middle and the end "
+        "of the run (or --at), map |∇ₓ| of α·L_content and of each style layer's β·w_l·E_l, "
+        "summed over the colour channels, on one colour scale per row.",
+    )
+    _common(parser, "pulls.png", "the figure (PNG)")
+    parser.add_argument("--at", type=_numbers(int, "step numbers such as 0,30,60"),
+                        default=None, metavar="0,30,60",
+                        help="steps to map, 0 being the start (default: start, middle, end)")
+    add_style_options(parser)
+    _with_defaults(parser, PULLS_DEFAULTS)
+    parser.set_defaults(handler=cmd_pulls)
+
+
+def cmd_pulls(args: argparse.Namespace) -> int:
+    from .pulls import pull_maps, pulls_steps
+
+    def make(options: StyleOptions, content: Path, style: Path, bar: OnStep) -> PullMaps:
+        maps = pull_maps(content, style, options, at=args.at, on_step=bar)
+        print(maps.summary())
+        return maps
+
+    return _draw(args, "pulls", make, pulls_steps)
+
+
 def register(subparsers: Any) -> None:
     """Add ``gramscope explain`` and its views to the main parser."""
     parser = subparsers.add_parser(
@@ -372,7 +439,7 @@ def register(subparsers: Any) -> None:
     )
     views = parser.add_subparsers(dest="view", metavar="VIEW", action=_DefaultView)
     for add in (_add_report, _add_figure1, _add_figure3, _add_features, _add_gram,
-                _add_losses, _add_compare):
+                _add_losses, _add_compare, _add_optimisers, _add_pulls):
         add(views)
     parser.set_defaults(handler=lambda args: _usage(parser))
 
