@@ -167,7 +167,8 @@ def _add_report(subparsers: Any) -> None:
         "report", help="stylise and write one self-contained HTML page explaining it",
         description="Stylise CONTENT after STYLE and write OUTPUT/index.html (opens offline; "
         "images embedded) with the result, feature maps, Gram matrices, the loss anatomy and "
-        "the Gram-against-mean/std comparison, plus each PNG, CSV and JSON beside it.",
+        "the Gram-against-mean/std comparison (and, when asked, the optimisers and where "
+        "each term pulls), plus each PNG, CSV and JSON beside it.",
     )
     _common(parser, "report", "folder for index.html and its PNGs")
     parser.add_argument("--figures", type=_numbers(int, "figure numbers such as 1,3"),
@@ -175,6 +176,12 @@ def _add_report(subparsers: Any) -> None:
                         help="also add the paper's Figure 1 and/or 3 (about 15 min each)")
     parser.add_argument("--no-compare", dest="compare", action="store_false",
                         help="skip the mean/std comparison (saves one whole run)")
+    parser.add_argument("--optimisers", action="store_true",
+                        help="add gd and Adam against L-BFGS on the same transfer (two more "
+                        "runs)")
+    parser.add_argument("--pulls", action="store_true",
+                        help="add where each loss term pulls, per pixel, at the start, "
+                        "middle and end of the run")
     parser.add_argument("--feature-layers", type=_numbers(str, "layer names"),
                         default=DEFAULT_FEATURE_LAYERS, metavar="LAYERS",
                         help=f"layers to show feature maps of (default: "
@@ -190,11 +197,13 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     options = options_from_args(args)
     content, style = _pair(args.images)
-    with StepBar(report_steps(options, compare=args.compare, figures=args.figures),
+    with StepBar(report_steps(options, compare=args.compare, figures=args.figures,
+                              optimisers=args.optimisers),
                  args.quiet, "report") as bar:
         index = write_report(content, style, args.output, options, compare=args.compare,
                              figures=args.figures, feature_layers=args.feature_layers,
-                             gram_layer=args.gram_layer, overwrite=args.overwrite, on_step=bar)
+                             gram_layer=args.gram_layer, overwrite=args.overwrite, on_step=bar,
+                             optimisers=args.optimisers, pulls=args.pulls)
     print(f"wrote {index}")
     return 0
 

@@ -198,6 +198,11 @@ def default_steps(options: StyleOptions) -> tuple[int, ...]:
     return tuple(sorted({0, math.ceil(total / 2), total}))
 
 
+def image_every(steps: Sequence[int]) -> int:
+    """How often a run must hand out its picture to have one at each of ``steps``."""
+    return math.gcd(*steps)
+
+
 def pulls_steps(options: StyleOptions | None = None) -> int:
     """Optimiser steps :func:`pull_maps` takes: one run."""
     return total_steps(options or StyleOptions())
@@ -226,7 +231,8 @@ def pull_maps(
     net = net or network_for(settings)
     if run is None:
         run = render_run("pulls", content_image, style_image, settings, on_step=on_step,
-                         net=net, image_every=math.gcd(*steps))
+                         net=net, image_every=image_every(steps))
+    settings = run.options  # a diverged run is made again from the next seed (runner.py)
     pictures = {r.step: (r.scale, r.image) for r in run.history if r.image is not None}
     missing = [s for s in steps if s > 0 and s not in pictures]
     if missing:
