@@ -40,7 +40,7 @@ CONTENT = "content"
 TV = "tv"
 
 #: The view's own settings, and why: one scale, so every row is the same picture size and
-#: the same objective; 128 px and 60 steps draw in well under a minute on a busy CPU.
+#: the same objective; 128 px and 60 steps took 70 s on a shared two-core CPU.
 PULLS_DEFAULTS = {"size": 128, "scales": 1, "steps": 60}
 
 #: The colour scale of a row spans this many decades below its largest pixel: the terms
