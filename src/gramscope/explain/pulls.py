@@ -54,7 +54,7 @@ EXPLANATION = (
     "its total Σ|∇|. The parts' gradients add up exactly to the total's, which is all the "
     "optimiser sees. From a content start the content term pulls nowhere (the picture is "
     "the photo), so the first steps are driven by style alone; as the picture leaves the "
-    "photo the content term pulls back, most where the photo has edges."
+    "photo the content term starts to pull it back."
 )
 
 
