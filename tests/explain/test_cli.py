@@ -56,6 +56,21 @@ def test_features_gram_and_losses_commands(image_files, tmp_path, capsys):
     assert json.loads((tmp_path / "a.json").read_text())["phases"]
 
 
+def test_optimisers_and_pulls_commands(image_files, tmp_path, capsys):
+    content, style = image_files
+    out = tmp_path / "o.png"
+    assert main(["explain", "optimisers", str(content), str(style), "-o", str(out),
+                 "--eta", "2", *FAST]) == 0
+    assert Image.open(out).format == "PNG"
+    assert "gradient descent, η = 2: final L_total" in capsys.readouterr().out
+    out = tmp_path / "p.png"
+    assert main(["explain", "pulls", str(content), str(style), "-o", str(out),
+                 "--style-layers", "conv1_1,conv2_1", "--at", "0,2", *FAST]) == 0
+    assert Image.open(out).format == "PNG"
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("step 0: content 0 %, conv1_1") and lines[1].startswith("step 2")
+
+
 def test_figure_defaults_show_in_help(capsys):
     assert main(["explain", "figure1", "--help"]) == 0
     text = capsys.readouterr().out
@@ -68,6 +83,11 @@ def test_figure_defaults_show_in_help(capsys):
     (["explain", "figure1", "tubingen", "-o", "x.png"], "give a style image"),
     (["explain", "figure3", "tubingen", "starry_night", "-o", "x.jpg"], "PNG"),
     (["explain", "losses", "missing.json"], "does not exist"),
+    (["explain", "optimisers", "tubingen", "starry_night", "--eta", "0"], "--eta"),
+    (["explain", "optimisers", "tubingen", "-o", "x.png"], "give a style image"),
+    (["explain", "pulls", "tubingen", "starry_night", "--steps", "4", "--at", "0,9"],
+     "from 0 to the run's 4 steps"),
+    (["explain", "pulls", "tubingen", "starry_night", "-o", "x.jpg"], "PNG"),
 ])
 def test_bad_input_is_a_one_line_error(argv, message, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)

@@ -93,3 +93,18 @@ def test_report_refuses_to_replace_a_report(report, tiny_content, tiny_style):
     with pytest.raises(GramscopeError, match="unknown figure 2"):
         write_report(tiny_content, tiny_style, index.parent, TINY, figures=(2,),
                      overwrite=True)
+
+
+def test_optimisers_and_pulls_sections_reuse_the_result(tmp_path, tiny_content, tiny_style):
+    labels: list[str] = []
+    index = write_report(tiny_content, tiny_style, tmp_path / "r", TINY, compare=False,
+                         feature_layers=("conv1_1",), gram_layer="conv1_1", optimisers=True,
+                         pulls=True, on_step=lambda label, record: labels.append(label))
+    # The result is L-BFGS's run and the pulls are mapped on it: only gd and Adam are added.
+    assert len(labels) == report_steps(TINY, compare=False, optimisers=True) == 9
+    assert sorted(set(labels)) == ["Adam", "gradient descent", "result"]
+    assert report_steps(TINY.replace(learning_rate=0.5), compare=False, optimisers=True) == 12
+    page = index.read_text(encoding="utf-8")
+    assert "Why L-BFGS?" in page and "Where each term pulls" in page
+    assert "step 0: content 0 %" in page  # the pulls at the photo, where content is at rest
+    assert {"optimisers.png", "pulls.png"} <= {p.name for p in index.parent.iterdir()}

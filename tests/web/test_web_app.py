@@ -202,6 +202,20 @@ def test_explain_tabs_draw_from_the_chosen_images(tiny_content):
     assert "conv1_1" in grams.texts[0].get_text() and "E_l" in grams.texts[0].get_text()
 
 
+def test_pulls_tab_maps_the_chosen_images_at_the_stylize_ratio():
+    from matplotlib.figure import Figure
+
+    demo = build_app(TINY).demo_state
+    figure = demo.pulls(32, 2, "content", -6.0, "tubingen", None, "starry_night", None)
+    assert isinstance(figure, Figure)
+    assert figure.texts[0].get_text().startswith("Where each term pulls")
+    labels = [ax.get_ylabel() for ax in figure.axes]
+    assert "step 0 (start)" in labels and "step 2 (end)" in labels
+    assert "Σ|∇| = 0.00e+00" in [ax.get_xlabel() for ax in figure.axes]  # content at rest
+    with pytest.raises(gr.Error, match="steps must be a whole number"):
+        demo.pulls(32, -1, "content", -6.0, "tubingen", None, "starry_night", None)
+
+
 def test_reconstruction_streams_from_noise_and_stops(tiny_content):
     demo = build_app(TINY).demo_state
     frames = demo.reconstruct(None, "style", "conv2_1", "tubingen", None, "starry_night", None,

@@ -12,14 +12,17 @@ from .figure1 import Figure1, figure1, reconstruct_content, synthesise_style
 from .figure3 import Figure3, equivalent_ratio, figure3
 from .grams import GramViews, cluster_order, gram_views
 from .layers import LayerPaintings, layer_paintings
+from .optimisers import OptimiserRace, compare_optimisers
+from .pulls import PullMaps, pull_maps
 from .report import write_report
 from .runner import Panel
 from .shuffle import TileShuffle, shuffle_painting
 
 __all__ = [
     "Comparison", "FeatureGrid", "Figure1", "Figure3", "GramViews", "LayerPaintings",
-    "LossAnatomy", "Panel", "TileShuffle", "cluster_order", "compare_representations",
-    "equivalent_ratio", "feature_grid", "feature_maps", "figure1", "figure3", "gram_views",
-    "layer_paintings", "loss_anatomy", "reconstruct_content", "shuffle_painting",
+    "LossAnatomy", "OptimiserRace", "Panel", "PullMaps", "TileShuffle", "cluster_order",
+    "compare_optimisers", "compare_representations", "equivalent_ratio", "feature_grid",
+    "feature_maps", "figure1", "figure3", "gram_views", "layer_paintings", "loss_anatomy",
+    "pull_maps", "reconstruct_content", "shuffle_painting",
     "strongest_channels", "synthesise_style", "write_report",
 ]

@@ -1,7 +1,8 @@
 """``gramscope explain``: the report and each of its views as its own command.
 
     gramscope explain CONTENT STYLE -o report/      (same as: gramscope explain report …)
-    gramscope explain figure1 | figure3 | layers | shuffle | features | gram | losses | compare …
+    gramscope explain figure1 | figure3 | layers | shuffle | features | gram | losses |
+                      compare | optimisers | pulls …
 
 Long views show one progress bar over all their optimiser steps.
 """
@@ -23,7 +24,9 @@ if TYPE_CHECKING:
     from ..transfer import StepRecord
     from .figure3 import Figure3
     from .grams import GramViews
+    from .optimisers import OptimiserRace
     from .plotting import Drawing
+    from .pulls import PullMaps
     from .runner import OnStep
     from .shuffle import TileShuffle
 
@@ -167,7 +170,8 @@ def _add_report(subparsers: Any) -> None:
         "report", help="stylise and write one self-contained HTML page explaining it",
         description="Stylise CONTENT after STYLE and write OUTPUT/index.html (opens offline; "
         "images embedded) with the result, feature maps, Gram matrices, the loss anatomy and "
-        "the Gram-against-mean/std comparison, plus each PNG, CSV and JSON beside it.",
+        "the Gram-against-mean/std comparison (and, when asked, the optimisers and where "
+        "each term pulls), plus each PNG, CSV and JSON beside it.",
     )
     _common(parser, "report", "folder for index.html and its PNGs")
     parser.add_argument("--figures", type=_numbers(int, "figure numbers such as 1,3"),
@@ -179,6 +183,12 @@ def _add_report(subparsers: Any) -> None:
                         "shuffle (seconds)")
     parser.add_argument("--no-compare", dest="compare", action="store_false",
                         help="skip the mean/std comparison (saves one whole run)")
+    parser.add_argument("--optimisers", action="store_true",
+                        help="add gd and Adam against L-BFGS on the same transfer (two more "
+                        "runs)")
+    parser.add_argument("--pulls", action="store_true",
+                        help="add where each loss term pulls, per pixel, at the start, "
+                        "middle and end of the run")
     parser.add_argument("--feature-layers", type=_numbers(str, "layer names"),
                         default=DEFAULT_FEATURE_LAYERS, metavar="LAYERS",
                         help=f"layers to show feature maps of (default: "
@@ -195,11 +205,13 @@ def cmd_report(args: argparse.Namespace) -> int:
     options = options_from_args(args)
     content, style = _pair(args.images)
     with StepBar(report_steps(options, compare=args.compare, figures=args.figures,
-                              views=args.views), args.quiet, "report") as bar:
+                              views=args.views, optimisers=args.optimisers),
+                 args.quiet, "report") as bar:
         index = write_report(content, style, args.output, options, compare=args.compare,
                              figures=args.figures, feature_layers=args.feature_layers,
                              gram_layer=args.gram_layer, overwrite=args.overwrite,
-                             views=args.views, on_step=bar)
+                             views=args.views, on_step=bar, optimisers=args.optimisers,
+                             pulls=args.pulls)
     print(f"wrote {index}")
     return 0
 
@@ -430,6 +442,70 @@ def cmd_compare(args: argparse.Namespace) -> int:
         content, style, options, on_step=bar), comparison_steps)
 
 
+def _add_optimisers(subparsers: Any) -> None:
+    from ..options import DEFAULT_LEARNING_RATES
+    from .optimisers import OPTIMISER_DEFAULTS
+
+    parser = subparsers.add_parser(
+        "optimisers", help="why L-BFGS: the same transfer with gd, Adam and L-BFGS",
+        description="Stylise CONTENT after STYLE three times from the same start, with plain "
+        "gradient descent, Adam and L-BFGS (the paper's), and plot L_total against steps "
+        "and seconds beside the three pictures.",
+    )
+    _common(parser, "optimisers.png", "the figure (PNG)")
+    parser.add_argument("--eta", type=float, default=DEFAULT_LEARNING_RATES["gd"],
+                        metavar="η", help="gradient descent's step size η, in pixel levels "
+                        "per unit of the gradient scaled to RMS 1 at the first step "
+                        f"(default: {DEFAULT_LEARNING_RATES['gd']:g})")
+    add_style_options(parser, skip=("optimizer", "learning_rate"))
+    _with_defaults(parser, OPTIMISER_DEFAULTS)
+    parser.set_defaults(handler=cmd_optimisers)
+
+
+def cmd_optimisers(args: argparse.Namespace) -> int:
+    from .optimisers import compare_optimisers, optimiser_steps
+
+    if not (args.eta > 0 and args.eta < float("inf")):
+        raise OptionsError(f"--eta must be a finite number more than zero, not {args.eta}")
+
+    def make(options: StyleOptions, content: Path, style: Path, bar: OnStep) -> OptimiserRace:
+        race = compare_optimisers(content, style, options, step_sizes={"gd": args.eta},
+                                  on_step=bar)
+        print(race.summary())
+        return race
+
+    return _draw(args, "optimisers", make, optimiser_steps)
+
+
+def _add_pulls(subparsers: Any) -> None:
+    from .pulls import PULLS_DEFAULTS
+
+    parser = subparsers.add_parser(
+        "pulls", help="where each loss term pulls: per-pixel gradient maps",
+        description="Stylise CONTENT after STYLE and, at the start, the middle and the end "
+        "of the run (or --at), map |∇ₓ| of α·L_content and of each style layer's β·w_l·E_l, "
+        "summed over the colour channels, on one colour scale per row.",
+    )
+    _common(parser, "pulls.png", "the figure (PNG)")
+    parser.add_argument("--at", type=_numbers(int, "step numbers such as 0,30,60"),
+                        default=None, metavar="0,30,60",
+                        help="steps to map, 0 being the start (default: start, middle, end)")
+    add_style_options(parser)
+    _with_defaults(parser, PULLS_DEFAULTS)
+    parser.set_defaults(handler=cmd_pulls)
+
+
+def cmd_pulls(args: argparse.Namespace) -> int:
+    from .pulls import pull_maps, pulls_steps
+
+    def make(options: StyleOptions, content: Path, style: Path, bar: OnStep) -> PullMaps:
+        maps = pull_maps(content, style, options, at=args.at, on_step=bar)
+        print(maps.summary())
+        return maps
+
+    return _draw(args, "pulls", make, pulls_steps)
+
+
 def register(subparsers: Any) -> None:
     """Add ``gramscope explain`` and its views to the main parser."""
     parser = subparsers.add_parser(
@@ -439,7 +515,8 @@ def register(subparsers: Any) -> None:
     )
     views = parser.add_subparsers(dest="view", metavar="VIEW", action=_DefaultView)
     for add in (_add_report, _add_figure1, _add_figure3, _add_layers, _add_shuffle,
-                _add_features, _add_gram, _add_losses, _add_compare):
+                _add_features, _add_gram, _add_losses, _add_compare, _add_optimisers,
+                _add_pulls):
         add(views)
     parser.set_defaults(handler=lambda args: _usage(parser))
 

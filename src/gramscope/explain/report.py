@@ -31,6 +31,10 @@ from .figure1 import Figure1, figure1, figure1_steps, figure_options
 from .figure3 import Figure3, figure3, figure3_options, figure3_steps
 from .grams import gram_views
 from .layers import ROW_LABELS, layer_paintings, layers_options, layers_steps
+from .optimisers import EXPLANATION as OPTIMISERS_EXPLANATION
+from .optimisers import compare_optimisers, optimiser_steps, run_options
+from .pulls import EXPLANATION as PULLS_EXPLANATION
+from .pulls import default_steps, image_every, pull_maps
 from .runner import OnStep, Panel, render_run, total_steps
 from .shuffle import SEAMS_NOTE, shuffle_painting
 
@@ -139,9 +143,14 @@ def report_steps(
     options: StyleOptions, *, compare: bool = True, figures: Sequence[int] = (),
     figure1_settings: StyleOptions | None = None, figure3_settings: StyleOptions | None = None,
     views: Sequence[str] = (), layers_settings: StyleOptions | None = None,
+    optimisers: bool = False,
 ) -> int:
     """Optimiser steps :func:`write_report` will take: the length of its progress bar."""
     steps = comparison_steps(options) if compare else total_steps(options)
+    if optimisers:
+        steps += optimiser_steps(options)
+        if reuses_result(options):
+            steps -= total_steps(options)
     if 1 in figures:
         steps += figure1_steps(figure1_settings)
     if 3 in figures:
@@ -149,6 +158,12 @@ def report_steps(
     if "layers" in views:
         steps += layers_steps(layers_settings)  # the shuffle only runs the network forward
     return steps
+
+
+def reuses_result(options: StyleOptions) -> bool:
+    """Whether the optimiser comparison can take the report's result as one of its runs."""
+    run = run_options(options, options.optimizer, {})
+    return run.step_size == options.step_size
 
 
 def prepare_folder(folder: str | Path, overwrite: bool) -> Path:
@@ -191,12 +206,15 @@ def write_report(
     feature_layers: Sequence[str] = DEFAULT_FEATURE_LAYERS,
     gram_layer: str = DEFAULT_GRAM_LAYER, overwrite: bool = False,
     views: Sequence[str] = (), layers_settings: StyleOptions | None = None,
-    on_step: OnStep | None = None, net: VGG19 | None = None,
+    on_step: OnStep | None = None, net: VGG19 | None = None, optimisers: bool = False,
+    pulls: bool = False,
 ) -> Path:
     """Stylise, look inside, and write ``folder/index.html`` with PNGs beside it.
 
     ``figures`` may include 1 and 3 (the paper's Figures 1 and 3; minutes each); ``views``
     may include 'layers' (what each layer paints; minutes) and 'shuffle' (seconds).
+    ``optimisers`` adds gd and Adam runs beside the result (two more runs); ``pulls`` maps
+    where each loss term pulls at the start, middle and end of the result's own run.
     """
     from ..api import run_metadata
 
@@ -216,7 +234,8 @@ def write_report(
     started = time.perf_counter()
     # One run of the engine; its picture and history feed every section below.
     result = render_run("result", inputs.content, inputs.style, settings, on_step=on_step,
-                        net=inputs.net)
+                        net=inputs.net,
+                        image_every=image_every(default_steps(settings)) if pulls else 0)
     metadata = run_metadata(settings, content, style, result.history, result.seconds, False)
     save_image(result.image, inputs.folder / "result.png", metadata)
     sections = [result_section(inputs, result), features_section(inputs, feature_layers),
@@ -224,6 +243,10 @@ def write_report(
                 anatomy_section(inputs, result.history)]
     if compare:
         sections.append(comparison_section(inputs, result))
+    if optimisers:
+        sections.append(optimisers_section(inputs, result))
+    if pulls:
+        sections.append(pulls_section(inputs, result))
     for number, figure_settings in ((1, figure1_settings), (3, figure3_settings)):
         if number in figures:
             sections.append(figure_section(inputs, number, figure_settings))
@@ -318,6 +341,28 @@ def comparison_section(inputs: ReportInputs, result: Panel) -> Section:
         "Why Gram matrices?", EXPLANATION,
         [inputs.picture(comparison.png(), "compare.png",
                         "Gram matrices against channel mean and std")],
+    )
+
+
+def optimisers_section(inputs: ReportInputs, result: Panel) -> Section:
+    """gd, Adam and L-BFGS on the same transfer; the result stands for its own optimiser."""
+    race = compare_optimisers(inputs.content, inputs.style, inputs.options,
+                              on_step=inputs.on_step, net=inputs.net,
+                              done={inputs.options.optimizer: result})
+    return Section(
+        "Why L-BFGS?", f"{OPTIMISERS_EXPLANATION} Here: {race.summary()}.",
+        [inputs.picture(race.png(), "optimisers.png",
+                        "L_total against steps and seconds for gd, Adam and L-BFGS")],
+    )
+
+
+def pulls_section(inputs: ReportInputs, result: Panel) -> Section:
+    """Per-pixel gradient of each loss term at the start, middle and end of the result."""
+    maps = pull_maps(inputs.content, inputs.style, inputs.options, net=inputs.net, run=result)
+    shares = "; ".join(maps.summary().splitlines())
+    return Section(
+        "Where each term pulls", f"{PULLS_EXPLANATION} Each term's share of Σ|∇|: {shares}.",
+        [inputs.picture(maps.png(), "pulls.png", "where each loss term pulls, per pixel")],
     )
 
 

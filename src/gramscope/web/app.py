@@ -35,7 +35,7 @@ from PIL import Image  # noqa: E402
 from ..api import run_metadata  # noqa: E402
 from ..errors import GramscopeError, InputImageError  # noqa: E402
 from ..image import MIN_SIDE, load_image, save_image, to_pil  # noqa: E402
-from ..options import MIN_SCALE, StyleOptions  # noqa: E402
+from ..options import MIN_SCALE, NAMED_INITS, StyleOptions  # noqa: E402
 from ..samples import DEFAULT_CONTENT, DEFAULT_STYLE, SAMPLES, sample_path  # noqa: E402
 from ..transfer import StepRecord, run  # noqa: E402
 from ..vgg import LAYERS, canonical_layer  # noqa: E402
@@ -326,6 +326,22 @@ class Demo:
         except GramscopeError as exc:
             raise gr.Error(str(exc)) from None
 
+    def pulls(
+        self, size: float, steps: float, init: str, log_ratio: float, content_sample: str,
+        content_upload: str | None, style_sample: str, style_upload: str | None,
+    ) -> Any:
+        """Where each term pulls at the start, middle and end of a one-scale run of the
+        chosen pictures at the Stylize tab's α/β (explain's pull maps)."""
+        pulls = explain("pulls")
+        content = self.pick_image(content_sample, content_upload, "photo")[0]
+        style = self.pick_image(style_sample, style_upload, "painting")[0]
+        try:
+            options = with_log_ratio(self.defaults, log_ratio, **{
+                **pulls.PULLS_DEFAULTS, "size": int(size), "steps": int(steps), "init": init})
+            return pulls.pull_maps(content, style, options).figure()
+        except GramscopeError as exc:
+            raise gr.Error(str(exc)) from None
+
     def reconstruct(
         self, request: gr.Request | None, kind: str, layer: str, content_sample: str,
         content_upload: str | None, style_sample: str, style_upload: str | None, size: float,
@@ -577,6 +593,10 @@ def _wire_explain(
         concurrency_id="run", concurrency_limit=max_runs)
     tabs.paint_stop.click(demo_state.stop, None, tabs.paint_status, concurrency_limit=None,
                           show_progress="hidden", api_visibility="private")
+    tabs.pull_button.click(
+        demo_state.pulls,
+        [tabs.pull_size, tabs.pull_steps, tabs.pull_init, stylize.ratio, *content, *style],
+        tabs.pull_plot, api_name="pulls", concurrency_id="run", concurrency_limit=max_runs)
 
 
 def _default(function: Callable[..., Any], parameter: str) -> Any:
@@ -584,8 +604,8 @@ def _default(function: Callable[..., Any], parameter: str) -> Any:
 
 
 def _explain_tabs(defaults: StyleOptions) -> types.SimpleNamespace:
-    """The Feature maps, Gram matrices and Reconstructions tabs; their pictures and starting
-    values come from gramscope.explain (GramscopeError when it cannot be imported)."""
+    """The Feature maps, Gram matrices, Reconstructions and pulls tabs; their pictures and
+    starting values come from gramscope.explain (GramscopeError when it cannot be imported)."""
     module = explain()
     first_content = canonical_layer(next(iter(defaults.content_layers), CONV_LAYERS[-1]))
     figure1 = explain("figure1").FIGURE1_DEFAULTS
@@ -635,8 +655,11 @@ def _explain_tabs(defaults: StyleOptions) -> types.SimpleNamespace:
 
     with gr.Tab("What each layer paints"):
         paint = _paint_tab(defaults)
-    return types.SimpleNamespace(**vars(paint), **{k: v for k, v in locals().items()
-                                                   if isinstance(v, gr.components.Component)})
+    with gr.Tab("Where each term pulls"):
+        pull = _pulls_tab(defaults)
+    return types.SimpleNamespace(**vars(paint), **vars(pull),
+                                 **{k: v for k, v in locals().items()
+                                    if isinstance(v, gr.components.Component)})
 
 
 def _paint_tab(defaults: StyleOptions) -> types.SimpleNamespace:
@@ -661,6 +684,28 @@ def _paint_tab(defaults: StyleOptions) -> types.SimpleNamespace:
     paint_image = gr.Image(label="one layer's painting", type="pil", interactive=False,
                            format="png", height=360, elem_id="layer-painting")
     paint_status = gr.Markdown("")
+    return types.SimpleNamespace(**{k: v for k, v in locals().items()
+                                    if isinstance(v, gr.components.Component)})
+
+
+def _pulls_tab(defaults: StyleOptions) -> types.SimpleNamespace:
+    """Where each loss term pulls the picture: |∇| maps per term at a run's start, middle
+    and end."""
+    pulls = explain("pulls")
+    gr.Markdown("The optimiser follows the gradient of L_total, the sum of α·L_content "
+                "and each layer's β·w_l·E_l. Each map is one term's |gradient| per pixel "
+                "at the start, middle and end of a run (at the Stylize tab's α/β): "
+                "where that term pulls the picture, and how hard.")
+    with gr.Row():
+        pull_size = gr.Slider(MIN_SIDE, MAX_SIZE, value=pulls.PULLS_DEFAULTS["size"],
+                              step=1, label="size (px, long side)")
+        pull_steps = gr.Slider(1, MAX_STEPS, value=pulls.PULLS_DEFAULTS["steps"], step=1,
+                               label="steps")
+        pull_init = gr.Radio(list(NAMED_INITS), value=defaults.init
+                             if defaults.init in NAMED_INITS else NAMED_INITS[0],
+                             label="start from", info=_help("init"))
+        pull_button = gr.Button("Map the pulls", variant="primary")
+    pull_plot = gr.Plot(label="where each term pulls", format="png")
     return types.SimpleNamespace(**{k: v for k, v in locals().items()
                                     if isinstance(v, gr.components.Component)})
 
