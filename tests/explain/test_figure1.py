@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import numpy as np
+import pytest
+from PIL import Image
+
 from gramscope.explain.figure1 import (
     FIGURE1_CONTENT_LAYERS,
     content_reconstruction_options,
     figure1,
     figure1_steps,
     growing_subsets,
+    high_frequency,
+    high_frequency_ratio,
     psnr,
     reconstruct_content,
     style_synthesis_options,
@@ -29,6 +35,36 @@ def test_growing_subsets_are_the_papers_rows():
         ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1"),
     ]
     assert growing_subsets(["relu2_1", "conv4_1"]) == [("conv2_1",), ("conv2_1", "conv4_1")]
+
+
+def dot(rgb, side: int = 4) -> Image.Image:
+    """A black square with one coloured pixel at (1, 1)."""
+    pixels = np.zeros((side, side, 3), np.uint8)
+    pixels[1, 1] = rgb
+    return Image.fromarray(pixels)
+
+
+def test_high_frequency_by_hand():
+    # 4 × 4, so the Laplacian is taken at the 2 × 2 interior: −4·100 at the dot, +100 at
+    # its two interior neighbours, 0 at the diagonal one → mean |∇²| = 600 / 4 = 150.
+    grey = high_frequency(dot((100, 100, 100)))
+    assert grey.luminance == pytest.approx(150)
+    assert grey.chroma == pytest.approx(0, abs=1e-4)  # grey has no I or Q
+    # Pure red 100: Y = 29.9, I = 59.6, Q = 21.1; chroma is the mean over I and Q.
+    red = high_frequency(dot((100, 0, 0)))
+    assert red.luminance == pytest.approx(29.9 * 6 / 4, rel=1e-4)
+    assert red.chroma == pytest.approx((59.6 + 21.1) / 2 * 6 / 4, rel=1e-4)
+    flat = high_frequency(Image.new("RGB", (8, 8), (200, 30, 90)))
+    assert flat.luminance == pytest.approx(0, abs=1e-4)
+    assert flat.chroma == pytest.approx(0, abs=1e-4)
+
+
+def test_high_frequency_ratio_compares_with_the_photo_at_the_images_size():
+    ratio = high_frequency_ratio(dot((200, 200, 200), 4), dot((100, 0, 0), 4))
+    assert ratio.luminance == pytest.approx(300 / 44.85, rel=1e-4)
+    assert ratio.chroma < 1e-5
+    same = high_frequency_ratio(dot((100, 0, 0), 4), dot((100, 0, 0), 4))
+    assert same.luminance == pytest.approx(1) and same.chroma == pytest.approx(1)
 
 
 def test_each_reconstruction_switches_one_term_off():
