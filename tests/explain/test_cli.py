@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 
 import pytest
+import torch
 from PIL import Image
 
 from gramscope.cli import main
@@ -58,9 +60,19 @@ def test_features_gram_and_losses_commands(image_files, tmp_path, capsys):
 
 def test_figure_defaults_show_in_help(capsys):
     assert main(["explain", "figure1", "--help"]) == 0
-    text = capsys.readouterr().out
-    assert "(default: 128)" in text and "(default: avg)" in text
+    text = " ".join(capsys.readouterr().out.split())  # argparse wraps the help
+    assert "(default: 128 on the CPU, 256 on a CUDA GPU)" in text and "(default: avg)" in text
     assert "--alpha" not in text  # each panel sets its own α, β
+
+
+def test_figure_size_follows_the_device_unless_given(monkeypatch):
+    from gramscope.explain.cli import _cell_size
+
+    assert _cell_size(argparse.Namespace(size=None, device="cpu")).size == 128
+    assert _cell_size(argparse.Namespace(size=48, device="cpu")).size == 48
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert _cell_size(argparse.Namespace(size=None, device="auto")).size == 256
+    assert _cell_size(argparse.Namespace(size=96, device="cuda")).size == 96
 
 
 @pytest.mark.parametrize("argv, message", [

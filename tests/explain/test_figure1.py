@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from gramscope.explain.figure1 import (
     FIGURE1_CONTENT_LAYERS,
+    cell_size,
     content_reconstruction_options,
     figure1,
     figure1_steps,
+    figure_options,
     growing_subsets,
     high_frequency,
     high_frequency_ratio,
@@ -19,6 +22,7 @@ from gramscope.explain.figure1 import (
     style_synthesis_options,
     synthesise_style,
 )
+from gramscope.explain.figure3 import figure3_options
 from gramscope.explain.runner import Panel
 from gramscope.image import resize_long_side
 from gramscope.options import StyleOptions
@@ -122,6 +126,17 @@ def test_figure1_runs_every_panel_and_counts_its_steps(vgg, tiny_content, tiny_s
 
 
 def test_default_figure1_uses_the_papers_layers():
-    settings = figure1.__globals__["figure_options"](None)
+    settings = figure_options(None)
     assert settings.content_layers == FIGURE1_CONTENT_LAYERS
     assert settings.scales == 1 and settings.pooling == "avg"
+
+
+def test_cells_are_256_px_on_a_gpu_and_quick_on_the_cpu(monkeypatch):
+    assert cell_size("cpu") == 128
+    if not torch.cuda.is_available():
+        assert cell_size("auto") == 128 and figure_options(None).size == 128
+        assert figure3_options(None).size == 128
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert cell_size("cuda") == cell_size("auto") == 256
+    assert figure_options(None).size == figure3_options(None).size == 256
+    assert figure_options(StyleOptions(size=64)).size == 64  # given options are kept

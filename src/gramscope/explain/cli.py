@@ -157,6 +157,28 @@ _FIGURE1_FIXED = ("alpha", "beta", "init", "style_layer_weights", "style_blend",
 _FIGURE3_FIXED = ("alpha", "style_layer_weights", "style_blend", "reference_size")
 
 
+def _size_by_device(parser: argparse.ArgumentParser) -> None:
+    """--size left out means the figures' cell size for --device (figure1.cell_size), read
+    after parsing by :func:`_cell_size`; the help lists the sizes from the same table."""
+    from .figure1 import CELL_SIZES
+
+    parser.set_defaults(size=None)
+    shown = ", ".join(f"{size} on {'a CUDA GPU' if kind == 'cuda' else 'the CPU'}"
+                      for kind, size in CELL_SIZES.items())
+    for action in parser._actions:
+        if action.dest == "size" and action.help:
+            action.help = re.sub(r"\(default: [^)]*\)$", f"(default: {shown})", action.help)
+
+
+def _cell_size(args: argparse.Namespace) -> argparse.Namespace:
+    """``args`` with --size filled in for the device when it was not given."""
+    from .figure1 import cell_size
+
+    if args.size is None:
+        args.size = cell_size(args.device)
+    return args
+
+
 def _add_report(subparsers: Any) -> None:
     from .report import DEFAULT_FEATURE_LAYERS, DEFAULT_GRAM_LAYER
 
@@ -208,13 +230,14 @@ def _add_figure1(subparsers: Any) -> None:
     _common(parser, "figure1.png", "the figure (PNG)")
     add_style_options(parser, skip=_FIGURE1_FIXED)
     _with_defaults(parser, FIGURE1_DEFAULTS)
+    _size_by_device(parser)
     parser.set_defaults(handler=cmd_figure1)
 
 
 def cmd_figure1(args: argparse.Namespace) -> int:
     from .figure1 import figure1, figure1_steps
 
-    return _draw(args, "figure 1", lambda options, content, style, bar: figure1(
+    return _draw(_cell_size(args), "figure 1", lambda options, content, style, bar: figure1(
         content, style, options, on_step=bar), figure1_steps)
 
 
@@ -234,6 +257,7 @@ def _add_figure3(subparsers: Any) -> None:
                         "translated to this size)")
     add_style_options(parser, skip=_FIGURE3_FIXED)
     _with_defaults(parser, FIGURE3_DEFAULTS)
+    _size_by_device(parser)
     parser.set_defaults(handler=cmd_figure3)
 
 
@@ -249,7 +273,7 @@ def cmd_figure3(args: argparse.Namespace) -> int:
         columns = len(args.ratios) if args.ratios else len(PAPER_RATIOS)
         return figure3_steps(options, len(growing_subsets(options.style_layers)), columns)
 
-    return _draw(args, "figure 3", make, steps)
+    return _draw(_cell_size(args), "figure 3", make, steps)
 
 
 def _network_flags(parser: argparse.ArgumentParser) -> None:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 import torch
 from PIL import Image
 
+from ..device import resolve_device
 from ..image import resize_long_side, to_tensor
 from ..options import PAPER_STYLE_LAYERS, StyleOptions
 from ..transfer import ImageInput, as_image
@@ -37,13 +38,25 @@ if TYPE_CHECKING:
 #: The paper's Figure 1 content layers.
 FIGURE1_CONTENT_LAYERS = ("conv1_2", "conv2_2", "conv3_2", "conv4_2", "conv5_2")
 
+#: Long side of one figure cell (Figures 1 and 3) by the kind of device that runs it: the
+#: paper's panels are about 256 px, which a GPU draws in seconds; on a CPU 128 px keeps a
+#: whole figure to about fifteen minutes.
+CELL_SIZES = {"cpu": 128, "cuda": 256}
+
+
+def cell_size(device: str = "auto") -> int:
+    """The figures' default cell size on ``device`` (cpu, cuda, cuda:N or auto)."""
+    return CELL_SIZES[resolve_device(device).type]
+
+
 #: Figure settings that differ from a stylisation's defaults, and why:
 #: - one scale: coarse-to-fine would hand every panel the large structures found at the
 #:   coarse scale, hiding what the layers alone produce (the point of the figure);
 #: - average pooling: the paper's choice for synthesis ("improves the gradient flow");
-#: - 128 px and 150 steps: a whole figure in about fifteen minutes on one busy CPU core.
+#: - 150 steps at the CPU's cell size: a whole figure in about fifteen minutes on one busy
+#:   CPU core (:func:`figure_options` picks the size for the device in use).
 FIGURE1_DEFAULTS = {
-    "size": 128, "scales": 1, "steps": 150, "pooling": "avg",
+    "size": CELL_SIZES["cpu"], "scales": 1, "steps": 150, "pooling": "avg",
     "content_layers": FIGURE1_CONTENT_LAYERS,
 }
 
@@ -60,8 +73,12 @@ def subset_label(layers: Sequence[str]) -> str:
 
 
 def figure_options(options: StyleOptions | None = None) -> StyleOptions:
-    """``options`` as given, or the stylisation defaults with :data:`FIGURE1_DEFAULTS`."""
-    return options if options is not None else StyleOptions(**FIGURE1_DEFAULTS)
+    """``options`` as given, or the stylisation defaults with :data:`FIGURE1_DEFAULTS` and
+    the cell size of the device they run on (:func:`cell_size`)."""
+    if options is not None:
+        return options
+    defaults = StyleOptions(**FIGURE1_DEFAULTS)
+    return defaults.replace(size=cell_size(defaults.device))
 
 
 def content_reconstruction_options(options: StyleOptions, layer: str) -> StyleOptions:
