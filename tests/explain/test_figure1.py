@@ -19,6 +19,7 @@ from gramscope.explain.figure1 import (
     high_frequency_ratio,
     psnr,
     reconstruct_content,
+    smooth_noise,
     style_synthesis_options,
     synthesise_style,
 )
@@ -98,6 +99,34 @@ def test_deep_layer_keeps_less_than_a_low_one(vgg, tiny_content):
     low = reconstruct_content(image, "conv1_2", tiny_options(steps=30), net=vgg)
     deep = reconstruct_content(image, "conv4_2", tiny_options(steps=30), net=vgg)
     assert psnr(deep.image, image) < psnr(low.image, image) - 3
+
+
+def test_smooth_noise_keeps_the_spread_and_loses_the_grain():
+    start = smooth_noise(40, 30, 4.0, seed=3)
+    assert start.size == (40, 30) and smooth_noise(40, 30, 4.0, seed=3) == start
+    pixels = np.asarray(start, np.float32)
+    assert pixels.std(axis=(0, 1)) == pytest.approx([50, 50, 50], abs=3)
+    white = Image.fromarray(np.random.default_rng(3).normal(128, 50, (30, 40, 3))
+                            .clip(0, 255).astype(np.uint8))
+    ratio = high_frequency_ratio(start, white)
+    assert ratio.luminance < 0.1 and ratio.chroma < 0.1
+
+
+def test_prior_removes_the_pixel_noise_of_a_deep_reconstruction(vgg, tiny_content):
+    image = resize_long_side(tiny_content, 32)
+    options = tiny_options(steps=30)
+    plain = reconstruct_content(image, "conv4_2", options, prior=False, net=vgg)
+    smooth = reconstruct_content(image, "conv4_2", options, net=vgg)
+    assert plain.options.init == "noise" and plain.options.tv_weight == 0
+    assert smooth.options.tv_weight > 0
+    before, after = high_frequency_ratio(plain.image, image), high_frequency_ratio(
+        smooth.image, image)
+    # Measured at 32 px, 30 steps: luminance 3.3× → 1.4× the photo's, chroma 15.8× → 1.3×,
+    # PSNR 11.7 → 11.1 dB (at 48 px it rises, 11.3 → 11.5 dB).
+    assert after.luminance < 0.6 * before.luminance
+    assert after.chroma < 0.25 * before.chroma
+    assert psnr(smooth.image, image) > psnr(plain.image, image) - 1.0
+    assert "× chroma" in smooth.note
 
 
 def test_texture_synthesis_lowers_the_style_error(vgg, tiny_style):

@@ -228,6 +228,10 @@ def _add_figure1(subparsers: Any) -> None:
         "--style-layers (conv1_1; conv1_1+conv2_1; …), as one labelled PNG.",
     )
     _common(parser, "figure1.png", "the figure (PNG)")
+    parser.add_argument("--prior", action=argparse.BooleanOptionalAction, default=True,
+                        help="content reconstructions start from low-passed noise with a "
+                        "small TV term (not in the paper); --no-prior gives the paper's "
+                        "plain reconstructions from white noise (default: on)")
     add_style_options(parser, skip=_FIGURE1_FIXED)
     _with_defaults(parser, FIGURE1_DEFAULTS)
     _size_by_device(parser)
@@ -238,7 +242,7 @@ def cmd_figure1(args: argparse.Namespace) -> int:
     from .figure1 import figure1, figure1_steps
 
     return _draw(_cell_size(args), "figure 1", lambda options, content, style, bar: figure1(
-        content, style, options, on_step=bar), figure1_steps)
+        content, style, options, prior=args.prior, on_step=bar), figure1_steps)
 
 
 def _add_figure3(subparsers: Any) -> None:
