@@ -28,7 +28,7 @@ def test_figure1_command(image_files, tmp_path):
     out = tmp_path / "f1.png"
     assert main(["explain", "figure1", str(content), str(style), "-o", str(out),
                  "--content-layers", "conv1_2,conv2_2", "--style-layers", "conv1_1,conv2_1",
-                 *FAST]) == 0
+                 "--no-prior", *FAST]) == 0
     assert Image.open(out).format == "PNG"
 
 
