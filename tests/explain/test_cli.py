@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 
 import pytest
+import torch
 from PIL import Image
 
 from gramscope.cli import main
@@ -26,7 +28,7 @@ def test_figure1_command(image_files, tmp_path):
     out = tmp_path / "f1.png"
     assert main(["explain", "figure1", str(content), str(style), "-o", str(out),
                  "--content-layers", "conv1_2,conv2_2", "--style-layers", "conv1_1,conv2_1",
-                 *FAST]) == 0
+                 "--no-prior", *FAST]) == 0
     assert Image.open(out).format == "PNG"
 
 
@@ -73,9 +75,19 @@ def test_optimisers_and_pulls_commands(image_files, tmp_path, capsys):
 
 def test_figure_defaults_show_in_help(capsys):
     assert main(["explain", "figure1", "--help"]) == 0
-    text = capsys.readouterr().out
-    assert "(default: 128)" in text and "(default: avg)" in text
+    text = " ".join(capsys.readouterr().out.split())  # argparse wraps the help
+    assert "(default: 128 on the CPU, 256 on a CUDA GPU)" in text and "(default: avg)" in text
     assert "--alpha" not in text  # each panel sets its own α, β
+
+
+def test_figure_size_follows_the_device_unless_given(monkeypatch):
+    from gramscope.explain.cli import _cell_size
+
+    assert _cell_size(argparse.Namespace(size=None, device="cpu")).size == 128
+    assert _cell_size(argparse.Namespace(size=48, device="cpu")).size == 48
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert _cell_size(argparse.Namespace(size=None, device="auto")).size == 256
+    assert _cell_size(argparse.Namespace(size=96, device="cuda")).size == 96
 
 
 @pytest.mark.parametrize("argv, message", [

@@ -163,6 +163,28 @@ _FIGURE3_FIXED = ("alpha", "style_layer_weights", "style_blend", "reference_size
 _LAYERS_FIXED = ("style_layer_weights", "style_blend")
 
 
+def _size_by_device(parser: argparse.ArgumentParser) -> None:
+    """--size left out means the figures' cell size for --device (figure1.cell_size), read
+    after parsing by :func:`_cell_size`; the help lists the sizes from the same table."""
+    from .figure1 import CELL_SIZES
+
+    parser.set_defaults(size=None)
+    shown = ", ".join(f"{size} on {'a CUDA GPU' if kind == 'cuda' else 'the CPU'}"
+                      for kind, size in CELL_SIZES.items())
+    for action in parser._actions:
+        if action.dest == "size" and action.help:
+            action.help = re.sub(r"\(default: [^)]*\)$", f"(default: {shown})", action.help)
+
+
+def _cell_size(args: argparse.Namespace) -> argparse.Namespace:
+    """``args`` with --size filled in for the device when it was not given."""
+    from .figure1 import cell_size
+
+    if args.size is None:
+        args.size = cell_size(args.device)
+    return args
+
+
 def _add_report(subparsers: Any) -> None:
     from .report import DEFAULT_FEATURE_LAYERS, DEFAULT_GRAM_LAYER
 
@@ -226,16 +248,21 @@ def _add_figure1(subparsers: Any) -> None:
         "--style-layers (conv1_1; conv1_1+conv2_1; …), as one labelled PNG.",
     )
     _common(parser, "figure1.png", "the figure (PNG)")
+    parser.add_argument("--prior", action=argparse.BooleanOptionalAction, default=True,
+                        help="content reconstructions start from low-passed noise with a "
+                        "small TV term (not in the paper); --no-prior gives the paper's "
+                        "plain reconstructions from white noise (default: on)")
     add_style_options(parser, skip=_FIGURE1_FIXED)
     _with_defaults(parser, FIGURE1_DEFAULTS)
+    _size_by_device(parser)
     parser.set_defaults(handler=cmd_figure1)
 
 
 def cmd_figure1(args: argparse.Namespace) -> int:
     from .figure1 import figure1, figure1_steps
 
-    return _draw(args, "figure 1", lambda options, content, style, bar: figure1(
-        content, style, options, on_step=bar), figure1_steps)
+    return _draw(_cell_size(args), "figure 1", lambda options, content, style, bar: figure1(
+        content, style, options, prior=args.prior, on_step=bar), figure1_steps)
 
 
 def _add_figure3(subparsers: Any) -> None:
@@ -254,6 +281,7 @@ def _add_figure3(subparsers: Any) -> None:
                         "translated to this size)")
     add_style_options(parser, skip=_FIGURE3_FIXED)
     _with_defaults(parser, FIGURE3_DEFAULTS)
+    _size_by_device(parser)
     parser.set_defaults(handler=cmd_figure3)
 
 
@@ -269,7 +297,7 @@ def cmd_figure3(args: argparse.Namespace) -> int:
         columns = len(args.ratios) if args.ratios else len(PAPER_RATIOS)
         return figure3_steps(options, len(growing_subsets(options.style_layers)), columns)
 
-    return _draw(args, "figure 3", make, steps)
+    return _draw(_cell_size(args), "figure 3", make, steps)
 
 
 def _add_layers(subparsers: Any) -> None:

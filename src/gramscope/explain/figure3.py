@@ -27,7 +27,7 @@ from ..options import StyleOptions
 from ..options_grid import Cell, grid, ratio_axis, style_layers_axis
 from ..transfer import ImageInput, as_image
 from ..vgg import VGG19, canonical_layer
-from .figure1 import growing_subsets, subset_label
+from .figure1 import CELL_SIZES, cell_size, growing_subsets, subset_label
 from .plotting import Drawing, panel_figure
 from .runner import OnStep, Panel, render_run, total_steps
 
@@ -43,10 +43,11 @@ RATIO_CALIBRATION = (1e-3, 1e-7, 512 * 384)  # (paper α/β, ours, at this many 
 #: Figure settings that differ from a stylisation's defaults, and why:
 #: - white-noise start, as in the paper: a content start would keep the photo in every cell;
 #: - two scales: the coarse scale settles the layout from noise cheaply (20 cells must fit
-#:   in about fifteen minutes on two CPU cores);
+#:   in about fifteen minutes on two CPU cores at the CPU's cell size; on a CUDA GPU
+#:   :func:`figure3_options` makes the cells 256 px, see :data:`.figure1.CELL_SIZES`);
 #: - average pooling: the paper's choice for synthesis.
 FIGURE3_DEFAULTS = {
-    "size": 128, "scales": 2, "coarse_steps": 80, "steps": 50, "pooling": "avg",
+    "size": CELL_SIZES["cpu"], "scales": 2, "coarse_steps": 80, "steps": 50, "pooling": "avg",
     "init": "noise",
 }
 
@@ -118,8 +119,12 @@ class Figure3(Drawing):
 
 
 def figure3_options(options: StyleOptions | None = None) -> StyleOptions:
-    """``options`` as given, or the stylisation defaults with :data:`FIGURE3_DEFAULTS`."""
-    return options if options is not None else StyleOptions(**FIGURE3_DEFAULTS)
+    """``options`` as given, or the stylisation defaults with :data:`FIGURE3_DEFAULTS` and
+    the cell size of the device they run on (:func:`.figure1.cell_size`)."""
+    if options is not None:
+        return options
+    defaults = StyleOptions(**FIGURE3_DEFAULTS)
+    return defaults.replace(size=cell_size(defaults.device))
 
 
 def default_ratios(content: ImageInput, options: StyleOptions) -> list[float]:

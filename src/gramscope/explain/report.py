@@ -57,11 +57,17 @@ class PaperFigure:
 PAPER_FIGURES = {
     1: PaperFigure(
         figure1, figure_options, "What each layer keeps (the paper's Figure 1)",
-        "Top: images found from white noise whose response at one layer matches the photo's. "
+        "Top: images found from noise whose response at one layer matches the photo's. "
         "conv1_2 keeps almost every pixel; by conv5_2 the layout survives but detail and "
-        "colour are gone. Bottom: textures found from noise whose Gram matrices match the "
-        "style image's on conv1_1 and each layer added to its left; with each layer the "
-        "matched structures grow in scale and complexity."),
+        "colour are gone. Not in the paper: these start from noise low-passed by a 4-px "
+        "Gaussian with a small total-variation prior (weight 3e-5), because plain white noise "
+        "leaves pixel speckle where a deep layer cannot see it. Measured on tubingen at "
+        "128 px, 150 steps: conv4_2's fine detail (mean |Laplacian|) is 1.3× the photo's in "
+        "luminance and 1.2× in chroma, PSNR 12.7 dB, against 4.8×, 22× and 11.3 dB from "
+        "white noise (gramscope explain figure1 --no-prior). Bottom: textures found from "
+        "white noise whose Gram matrices match the style image's on conv1_1 and each layer "
+        "added to its left; with each layer the matched structures grow in scale and "
+        "complexity."),
     3: PaperFigure(
         figure3, figure3_options, "Content against style (the paper's Figure 3)",
         "Rows: the style matched on more and more layers; columns: α/β over four decades, "
