@@ -109,15 +109,16 @@ def test_a_bad_upload_warns_in_the_preview_and_fails_a_run_with_a_message(tmp_pa
 # ---- regions -----------------------------------------------------------------------------
 
 WEIGHTS = (0.2,) * 5
-#: Each brush colour's painting: (choice, upload) for red, then for blue.
-PAINTINGS = ("starry_night", None, "woman_with_hat", None)
+#: Each brush colour's painting, as the regions panel sends them.
+PAINTINGS = {"painting_1": "starry_night", "upload_1": None, "painting_2": "woman_with_hat",
+             "upload_2": None}
 
 
 def _regions_run(demo, editor, mask=None, steps: int = 2) -> list[tuple]:
     """Every yield of a tiny run at 48 px with the regions panel's values."""
     return list(demo.stylize(None, "tubingen", None, "starry_night", None, 48, 1, steps, 0,
-                             -6, ["conv4_2"], "lbfgs", 0, "none", 1, *WEIGHTS, editor, mask,
-                             *PAINTINGS))
+                             -6, ["conv4_2"], "lbfgs", 0, "none", 1, *WEIGHTS,
+                             regions=editor, mask=mask, **PAINTINGS))
 
 
 def _editor(painted: bool) -> dict:
@@ -158,8 +159,8 @@ def test_a_bad_mask_is_its_one_line_message(tmp_path: Path):
     black = tmp_path / "black.png"
     Image.new("L", (64, 48), 0).save(black)
     run = demo.stylize(None, "tubingen", None, "starry_night", None, 48, 1, 2, 0, -6,
-                       ["conv4_2"], "lbfgs", 0, "none", 1, *WEIGHTS, _editor(True),
-                       str(black), *PAINTINGS)
+                       ["conv4_2"], "lbfgs", 0, "none", 1, *WEIGHTS, regions=_editor(True),
+                       mask=str(black), **PAINTINGS)
     message = "mask upload:black.png is all black: it puts its style nowhere"
     assert next(run)[2] == f"error: {message}"  # the status says it
     with pytest.raises(gr.Error, match=message):

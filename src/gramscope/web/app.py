@@ -70,7 +70,8 @@ MAX_RUNS = 1
 
 _FIELDS = {f.name: f for f in dataclasses.fields(StyleOptions)}
 UPLOAD = "(my upload)"
-#: The painting each brush colour starts with (REGION_COLOURS, in order).
+#: The painting each brush colour starts with (REGION_COLOURS, in order); Demo.stylize
+#: takes one painting_N, upload_N pair per colour.
 REGION_STYLES = ("starry_night", "woman_with_hat")
 
 
@@ -231,16 +232,19 @@ class Demo:
         self, request: gr.Request | None, content_sample: str, content_upload: str | None,
         style_sample: str, style_upload: str | None, size: float, scales: float, steps: float,
         coarse_steps: float, log_ratio: float, content_layers: list[str], optimizer: str,
-        seed: float, color: str, image_every: float, *controls: Any,
+        seed: float, color: str, image_every: float, *layer_weights: float,
+        regions: dict[str, Any] | None = None, mask: str | None = None,
+        painting_1: str | None = None, upload_1: str | None = None,
+        painting_2: str | None = None, upload_2: str | None = None,
     ) -> Iterator[tuple[Any, Any, str, Any]]:
         """Yields (picture, loss chart, status, download) every ``image_every`` steps.
 
-        ``controls`` are the w_l sliders, then (the app sends them; API callers may leave
-        them out) the regions panel: the brush editor's value, an uploaded mask and each
-        brush colour's painting (choice, upload). Painted regions put each colour's painting
-        only there; with none, the chosen painting goes everywhere.
+        The keywords are the regions panel, optional so that API callers without it run as
+        before: the brush editor's value, an uploaded mask, and the painting of each brush
+        colour (choice, upload; one pair per REGION_COLOURS entry, None = its starting
+        sample). Painted regions put each colour's painting only there; with none, the
+        chosen painting goes everywhere.
         """
-        layer_weights = controls[:len(self.defaults.layer_weights)]
         content, content_name = self.pick_image(content_sample, content_upload, "photo")
         try:
             options = build_options(self.defaults, size, scales, steps, coarse_steps, log_ratio,
@@ -248,8 +252,10 @@ class Demo:
         except GramscopeError as exc:
             raise gr.Error(str(exc)) from None
         try:
+            found = self.regions(regions, mask)
             styles, style_names, masks = self.paintings(
-                content, style_sample, style_upload, controls[len(layer_weights):])
+                content, (style_sample, style_upload), found,
+                ((painting_1, upload_1), (painting_2, upload_2)))
         except GramscopeError as exc:  # a mask the engine refuses: its one-line message
             yield None, None, f"error: {exc}", None
             raise gr.Error(str(exc)) from None
@@ -287,21 +293,20 @@ class Demo:
         save_image(latest, path, metadata)
         ending = "stopped" if stopped else "done"
         yield to_pil(latest), loss_chart(history), \
-            f"{ending}: {describe(history[-1], options)}", str(path)
+            f"{ending}: {describe(history[-1], options)}{where(style_names, masks)}", str(path)
 
     def paintings(
-        self, content: Image.Image, style_sample: str, style_upload: str | None,
-        panel: Sequence[Any],
+        self, content: Image.Image, style: tuple[str, str | None], found: Regions | None,
+        pickers: Sequence[tuple[str | None, str | None]],
     ) -> tuple[list[Image.Image], list[str], Masks | None]:
-        """(paintings, their names, their masks): one painting per region painted or
-        uploaded in the regions ``panel`` (editor, mask upload, then (choice, upload) per
-        colour), else the chosen painting everywhere and no masks."""
-        found = self.regions(*panel[:2]) if panel else None
+        """(paintings, their names, their masks): the painting of each region ``found``
+        (from its colour's (choice, upload) in ``pickers``), else the chosen ``style``
+        everywhere and no masks."""
         if found is None:
-            style, name = self.pick_image(style_sample, style_upload, "painting")
-            return [style], [name], None
-        pickers = list(zip(panel[2::2], panel[3::2], strict=True))  # (choice, upload)
-        picked = [self.pick_image(*pickers[k], f"painting for {REGION_COLOURS[k][0]}")
+            image, name = self.pick_image(*style, "painting")
+            return [image], [name], None
+        picked = [self.pick_image(pickers[k][0] or REGION_STYLES[k], pickers[k][1],
+                                  f"painting for {REGION_COLOURS[k][0]}")
                   for k in found.colours]
         styles, names = [image for image, _ in picked], [name for _, name in picked]
         return styles, names, prepare_masks(found.masks, len(styles), content.size,
@@ -529,8 +534,14 @@ def _regions_panel() -> types.SimpleNamespace:
             label=f"or upload a mask instead: greyscale (white = the {first} painting) or "
             "painted in the brush colours", file_types=["image"], type="filepath",
             height=100, elem_id="mask-upload")
+    # The run reads the uploads' paths from session state, which the API does not list:
+    # a File input there would be a required argument, and API calls that predate the
+    # panel would stop working.
+    mask_file = gr.State(None)
+    region_uploads = [gr.State(None) for _ in region_pickers]
     return types.SimpleNamespace(regions=regions, region_pickers=region_pickers,
-                                 mask_upload=mask_upload)
+                                 mask_upload=mask_upload, mask_file=mask_file,
+                                 region_uploads=region_uploads)
 
 
 def build_app(
@@ -660,10 +671,18 @@ def _wire_stylize(
                      api_visibility="private")
     run_inputs = [*tab.content[:2], *tab.style[:2], tab.size, tab.scale_count, tab.steps,
                   tab.coarse_steps, tab.ratio, tab.content_layers, tab.optimizer, tab.seed,
-                  tab.color, tab.image_every_k, *tab.weight_sliders, tab.regions,
-                  tab.mask_upload, *(c for picker in tab.region_pickers for c in picker[:2])]
+                  tab.color, tab.image_every_k, *tab.weight_sliders]
+    uploads = [tab.mask_upload, *(picker[1] for picker in tab.region_pickers)]
+    for upload, state in zip(uploads, [tab.mask_file, *tab.region_uploads], strict=True):
+        upload.change(lambda path: path, upload, state, concurrency_limit=None,
+                      show_progress="hidden", api_visibility="private")
+    # By name, after the positional inputs: API calls that predate the panel still work.
+    panel = {"regions": tab.regions, "mask": tab.mask_file}
+    for number, ((sample, _, _), upload) in enumerate(
+            zip(tab.region_pickers, tab.region_uploads, strict=True), 1):
+        panel |= {f"painting_{number}": sample, f"upload_{number}": upload}
     tab.start.click(demo_state.stylize, run_inputs,
-                    [tab.result, tab.loss_plot, tab.status, tab.download],
+                    [tab.result, tab.loss_plot, tab.status, tab.download], inputs_kwargs=panel,
                     api_name="stylize", concurrency_id="run", concurrency_limit=max_runs,
                     show_progress="full")
     tab.stop.click(demo_state.stop, None, tab.status, concurrency_limit=None,
