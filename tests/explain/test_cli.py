@@ -23,6 +23,25 @@ def test_bare_explain_writes_the_report(image_files, tmp_path, capsys):
     assert "wrote" in capsys.readouterr().out
 
 
+def test_report_with_masks_shows_each_region(image_files, tmp_path):
+    content, style = image_files
+    width, height = Image.open(content).size
+    masks = []
+    for name, box in (("left", (0, 0, width // 2, height)),
+                      ("right", (width // 2, 0, width, height))):
+        mask = Image.new("L", (width, height), 0)
+        mask.paste(255, box)
+        mask.save(tmp_path / f"{name}.png")
+        masks.append(str(tmp_path / f"{name}.png"))
+    folder = tmp_path / "report"
+    assert main(["explain", "report", str(content), str(style), str(style), "-o", str(folder),
+                 "--masks", *masks, "--feature-layers", "conv1_1", "--gram-layer", "conv1_1",
+                 *FAST]) == 0
+    page = (folder / "index.html").read_text(encoding="utf-8")
+    assert "Region 2: guided Gram matrices" in page and "left.png" in page
+    assert not (folder / "compare.png").exists()  # the mean/std comparison cannot be masked
+
+
 def test_figure1_command(image_files, tmp_path):
     content, style = image_files
     out = tmp_path / "f1.png"
@@ -100,6 +119,8 @@ def test_figure_size_follows_the_device_unless_given(monkeypatch):
     (["explain", "pulls", "tubingen", "starry_night", "--steps", "4", "--at", "0,9"],
      "from 0 to the run's 4 steps"),
     (["explain", "pulls", "tubingen", "starry_night", "-o", "x.jpg"], "PNG"),
+    (["explain", "report", "tubingen", "starry_night", "--masks", "a.png", "b.png"],
+     "2 masks given for 1 style images"),
 ])
 def test_bad_input_is_a_one_line_error(argv, message, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)

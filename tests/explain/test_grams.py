@@ -75,3 +75,33 @@ def test_an_image_against_itself_has_no_mismatch(vgg, tiny_style):
     views = gram_views(tiny_style, tiny_style, "conv1_1", size=48, net=vgg)
     assert views.style_error == 0.0
     assert float(views.difference.abs().max()) == 0.0
+
+
+def test_guided_views_hold_the_regions_guided_gram(vgg, tiny_content, tiny_style):
+    """The result's side, given a mask, is G_r = (F∘T)(F∘T)ᵀ / ΣT² with T the mask carried
+    to the layer by area averaging: by hand, and through the losses module."""
+    from PIL import Image
+
+    from gramscope.explain.features import feature_maps
+    from gramscope.losses import guide_at, guided_gram
+
+    picture = tiny_content.resize((48, 36))
+    mask = Image.new("L", (48, 36), 0)
+    mask.paste(255, (0, 0, 20, 36))
+    mask.paste(128, (20, 0, 24, 36))  # a soft edge
+    views = gram_views(tiny_style, picture, "conv2_1", size=48, net=vgg, guide=mask,
+                       region="the left")
+    features = feature_maps(picture, ["conv2_1"], size=48, net=vgg)["conv2_1"]  # (1, 128, 18, 24)
+    guide = torch.zeros(1, 1, 36, 48)
+    guide[..., :20] = 1.0
+    guide[..., 20:24] = 128 / 255
+    at_layer = torch.nn.functional.avg_pool2d(guide, 2)  # conv2_1 is half the picture's size
+    weighted = (features * at_layer).flatten(2)[0]  # (128, 432)
+    by_hand = weighted @ weighted.T / at_layer.pow(2).sum()
+    assert torch.allclose(views.result, by_hand, rtol=1e-5, atol=1e-6)
+    assert torch.allclose(views.result, guided_gram(features, guide_at(guide, features)))
+    assert torch.allclose(views.style, normalised_gram(
+        feature_maps(tiny_style, ["conv2_1"], size=48, net=vgg)["conv2_1"]))
+    assert not torch.allclose(views.result, normalised_gram(features))  # the mask mattered
+    assert "result in the left" in " ".join(t.get_text() for a in views.figure().axes
+                                            for t in [a.title])

@@ -7,9 +7,10 @@ import io
 from html.parser import HTMLParser
 
 import pytest
+import torch
 from PIL import Image
 
-from gramscope.errors import GramscopeError
+from gramscope.errors import GramscopeError, OptionsError
 from gramscope.explain.report import report_steps, write_report
 from gramscope.image import read_metadata
 from gramscope.options import StyleOptions
@@ -108,3 +109,51 @@ def test_optimisers_and_pulls_sections_reuse_the_result(tmp_path, tiny_content, 
     assert "Why L-BFGS?" in page and "Where each term pulls" in page
     assert "step 0: content 0 %" in page  # the pulls at the photo, where content is at rest
     assert {"optimisers.png", "pulls.png"} <= {p.name for p in index.parent.iterdir()}
+
+
+def halves(size: tuple[int, int]) -> tuple[Image.Image, Image.Image]:
+    """Two masks: the left half white, and the right half."""
+    left = Image.new("L", size, 0)
+    left.paste(255, (0, 0, size[0] // 2, size[1]))
+    return left, Image.eval(left, lambda v: 255 - v)
+
+
+def test_a_masked_report_shows_each_regions_guided_grams(tmp_path, tiny_content, tiny_style):
+    from gramscope.explain.grams import gram_views
+
+    second = tiny_style.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    masks = halves(tiny_content.size)
+    labels: list[str] = []
+    index = write_report(tiny_content, [tiny_style, second], tmp_path / "r", TINY,
+                         compare=False, feature_layers=("conv1_1",), gram_layer="conv1_1",
+                         masks=masks, on_step=lambda label, record: labels.append(label))
+    assert len(labels) == report_steps(TINY, compare=False) == 3  # one masked run, no other
+    page = Collector()
+    page.feed(index.read_text(encoding="utf-8"))
+    text = " ".join(page.text)
+    assert "Region 1: guided Gram matrices at conv1_1" in text
+    assert "Region 2: guided Gram matrices at conv1_1" in text and "Region 3" not in text
+    names = {p.name for p in index.parent.iterdir()}
+    assert {"gram_conv1_1_region1.png", "gram_conv1_1_region2.png", "region1_mask.png",
+            "region2_mask.png"} <= names
+    metadata = read_metadata(index.parent / "result.png")
+    assert [m["mask"] for m in metadata["masks"]] == ["<mask 1>", "<mask 2>"]
+    # Each region's view compares its own painting with the result inside its mask.
+    with Image.open(index.parent / "result.png") as result:
+        right = gram_views(second, result.convert("RGB"), "conv1_1", size=32, guide=masks[1])
+        whole = gram_views(second, result.convert("RGB"), "conv1_1", size=32)
+    assert not torch.allclose(right.result, whole.result)
+    assert f"E_l = {right.style_error:.3g} before" in text
+
+
+def test_a_masked_report_refuses_what_it_cannot_mask(tmp_path, tiny_content, tiny_style):
+    masks = halves(tiny_content.size)
+    with pytest.raises(OptionsError, match="the mean/std comparison and the pulls run "
+                       "unmasked"):
+        write_report(tiny_content, [tiny_style, tiny_style], tmp_path / "a", TINY,
+                     masks=masks, pulls=True)
+    with pytest.raises(OptionsError, match="2 style images need masks"):
+        write_report(tiny_content, [tiny_style, tiny_style], tmp_path / "b", TINY)
+    with pytest.raises(GramscopeError, match="mask <mask 1> is all black"):
+        write_report(tiny_content, [tiny_style], tmp_path / "c", TINY, compare=False,
+                     masks=[Image.new("L", tiny_content.size, 0)])

@@ -106,6 +106,80 @@ def test_a_bad_upload_warns_in_the_preview_and_fails_a_run_with_a_message(tmp_pa
         next(run)
 
 
+# ---- regions -----------------------------------------------------------------------------
+
+WEIGHTS = (0.2,) * 5
+#: Each brush colour's painting, as the regions panel sends them.
+PAINTINGS = {"painting_1": "starry_night", "upload_1": None, "painting_2": "woman_with_hat",
+             "upload_2": None}
+
+
+def _regions_run(demo, editor, mask=None, steps: int = 2) -> list[tuple]:
+    """Every yield of a tiny run at 48 px with the regions panel's values."""
+    return list(demo.stylize(None, "tubingen", None, "starry_night", None, 48, 1, steps, 0,
+                             -6, ["conv4_2"], "lbfgs", 0, "none", 1, *WEIGHTS,
+                             regions=editor, mask=mask, **PAINTINGS))
+
+
+def _editor(painted: bool) -> dict:
+    """The editor's value as Gradio hands it over: the photo, one RGBA layer, the composite."""
+    background = Image.new("RGB", (64, 48), "grey")  # the photo's shape (tubingen, 4:3)
+    layer = Image.new("RGBA", background.size, (0, 0, 0, 0))
+    if painted:
+        layer.paste((0xE6, 0x19, 0x4B, 255), (0, 0, 32, 48))  # red, the left half
+        layer.paste((0x43, 0x63, 0xD8, 255), (32, 0, 64, 48))  # blue, the right half
+    composite = Image.alpha_composite(background.convert("RGBA"), layer)
+    return {"background": background, "layers": [layer], "composite": composite}
+
+
+def test_painted_regions_run_one_painting_each_and_keep_the_masks():
+    demo = build_app(TINY).demo_state
+    frames = _regions_run(demo, _editor(painted=True))
+    assert "painted red #e6194b → sample:starry_night, painted blue #4363d8 → " \
+        "sample:woman_with_hat" in frames[0][2]
+    picture, _, status, download = frames[-1]
+    assert status.startswith("done") and "step 2/2" in status
+    metadata = read_metadata(download)
+    assert metadata["styles"] == ["sample:starry_night", "sample:woman_with_hat"]
+    assert [m["mask"] for m in metadata["masks"]] == ["painted red #e6194b",
+                                                      "painted blue #4363d8"]
+    assert picture.size == Image.open(download).size
+
+
+def test_an_unpainted_editor_runs_the_one_painting_everywhere():
+    demo = build_app(TINY).demo_state
+    frames = _regions_run(demo, _editor(painted=False))
+    assert frames[0][2].startswith("starting: α/β") and "→" not in frames[0][2]
+    metadata = read_metadata(frames[-1][3])
+    assert metadata["styles"] == ["sample:starry_night"] and "masks" not in metadata
+
+
+def test_a_bad_mask_is_its_one_line_message(tmp_path: Path):
+    demo = build_app(TINY).demo_state
+    black = tmp_path / "black.png"
+    Image.new("L", (64, 48), 0).save(black)
+    run = demo.stylize(None, "tubingen", None, "starry_night", None, 48, 1, 2, 0, -6,
+                       ["conv4_2"], "lbfgs", 0, "none", 1, *WEIGHTS, regions=_editor(True),
+                       mask=str(black), **PAINTINGS)
+    message = "mask upload:black.png is all black: it puts its style nowhere"
+    assert next(run)[2] == f"error: {message}"  # the status says it
+    with pytest.raises(gr.Error, match=message):
+        next(run)
+    narrow = tmp_path / "narrow.png"
+    Image.new("L", (24, 48), 255).save(narrow)
+    with pytest.raises(gr.Error, match=r"far from the photo's shape"):
+        _regions_run(demo, _editor(True), str(narrow))
+
+
+def test_a_new_photo_clears_the_strokes():
+    from gramscope.web.app import MAX_SIZE, photo_canvas
+
+    big = Image.new("RGB", (4000, 3000))
+    assert photo_canvas(big).size == (MAX_SIZE, 768)
+    small = Image.new("RGB", (64, 48))
+    assert photo_canvas(small) is small and photo_canvas(None) is None
+
+
 # ---- through the API, as a client sees it ------------------------------------------------
 
 def _arguments(served, steps: int) -> tuple:

@@ -100,3 +100,40 @@ def test_a_visitor_watches_a_run_form_and_stops_it(served, browser_context, tmp_
     outside = {urlsplit(url).hostname for url in requested
                if urlsplit(url).scheme not in ("data", "blob", "about")} - LOCAL_HOSTS
     assert requested and not outside, f"requests left the machine: {sorted(outside)}"
+
+
+def test_a_visitor_paints_a_region_and_the_run_keeps_it(served, browser_context):
+    """One red stroke over the photo: the run puts the red painting there only, and the
+    PNG offered for download records the painted mask."""
+    from urllib.parse import unquote
+
+    from gramscope.image import read_metadata
+
+    page = browser_context.new_page()
+    page.goto(served.url)
+    page.locator("#start").wait_for(timeout=60_000)
+    page.locator("#regions-panel").get_by_text("Regions", exact=False).first.click()
+    canvas = page.locator("#regions canvas").first
+    canvas.wait_for(timeout=30_000)
+    canvas.scroll_into_view_if_needed()  # mouse events outside the viewport paint nothing
+    time.sleep(1)  # the photo is being drawn onto the canvas
+    box = canvas.bounding_box()
+    x, y, width, height = box["x"], box["y"], box["width"], box["height"]
+    page.mouse.move(x + 0.3 * width, y + 0.3 * height)
+    page.mouse.down()
+    for i in range(20):
+        page.mouse.move(x + (0.3 + 0.01 * i) * width, y + (0.3 + 0.02 * i) * height)
+    page.mouse.up()
+    time.sleep(1)  # the editor hands its layers over when it has drawn them
+    page.locator("#steps input[type=number]").fill("4")
+    page.locator("#steps input[type=number]").press("Enter")
+
+    page.locator("#start").click()
+    status = page.locator("#status")
+    status.get_by_text("done", exact=False).wait_for(timeout=60_000)
+    assert "painted red #e6194b → sample:starry_night" in status.inner_text()
+    href = page.locator("#download a").first.get_attribute("href")
+    metadata = read_metadata(unquote(href.split("file=", 1)[1]))  # served from this machine
+    assert metadata["styles"] == ["sample:starry_night"]
+    assert [m["mask"] for m in metadata["masks"]] == ["painted red #e6194b"]
+    assert metadata["steps_done"] == 4

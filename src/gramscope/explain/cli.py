@@ -152,6 +152,19 @@ def _pair(images: Sequence[str]) -> tuple[Path, Path]:
     return content, styles[0]
 
 
+def _with_masks(images: Sequence[str], masks: int) -> tuple[Path, list[Path]]:
+    """CONTENT and one style image per mask, each loaded now, not after minutes of work."""
+    from ..image import load_image
+
+    content, styles = image_arguments(images)
+    if len(styles) != masks:
+        raise OptionsError(f"{masks} masks given for {len(styles)} style images; give one "
+                           "mask per style image")
+    for path in (content, *styles):
+        load_image(path)
+    return content, styles
+
+
 # ---- views ---------------------------------------------------------------------------
 
 #: Flags a figure sets itself (each run switches terms on and off).
@@ -217,6 +230,10 @@ def _add_report(subparsers: Any) -> None:
                         f"{','.join(DEFAULT_FEATURE_LAYERS)})")
     parser.add_argument("--gram-layer", default=DEFAULT_GRAM_LAYER, metavar="LAYER",
                         help=f"layer whose Gram matrices to show (default: {DEFAULT_GRAM_LAYER})")
+    parser.add_argument("--masks", nargs="+", metavar="MASK",
+                        help="one greyscale mask per style image (give several styles after "
+                        "CONTENT): a masked result and each region's guided Gram matrices; "
+                        "the mean/std comparison, which cannot be masked, is left out")
     add_style_options(parser)
     parser.set_defaults(handler=cmd_report)
 
@@ -225,15 +242,19 @@ def cmd_report(args: argparse.Namespace) -> int:
     from .report import report_steps, write_report
 
     options = options_from_args(args)
-    content, style = _pair(args.images)
-    with StepBar(report_steps(options, compare=args.compare, figures=args.figures,
+    if args.masks:
+        content, style = _with_masks(args.images, len(args.masks))
+    else:
+        content, style = _pair(args.images)
+    compare = args.compare and not args.masks
+    with StepBar(report_steps(options, compare=compare, figures=args.figures,
                               views=args.views, optimisers=args.optimisers),
                  args.quiet, "report") as bar:
-        index = write_report(content, style, args.output, options, compare=args.compare,
+        index = write_report(content, style, args.output, options, compare=compare,
                              figures=args.figures, feature_layers=args.feature_layers,
                              gram_layer=args.gram_layer, overwrite=args.overwrite,
                              views=args.views, on_step=bar, optimisers=args.optimisers,
-                             pulls=args.pulls)
+                             pulls=args.pulls, masks=args.masks)
     print(f"wrote {index}")
     return 0
 

@@ -8,6 +8,10 @@ engine.
 
 Channels come in network order, which is arbitrary; ordering them by clustering the style
 Gram puts channels that fire together next to each other, so its blocks become visible.
+
+With a guide (a mask over the result: one region of a masked run), the result's side is the
+guided Gram matrix G_r = (F∘T_r)(F∘T_r)ᵀ / Σ_k T_rk² of that region (Gatys et al. 2017, §4),
+which the engine drives towards the whole painting's A/M.
 """
 
 from __future__ import annotations
@@ -17,11 +21,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
+from PIL import Image
 
 from ..errors import OptionsError
-from ..losses import gram_error, normalised_gram
+from ..image import resize_long_side
+from ..losses import gram_error, guide_at, guided_gram, normalised_gram
+from ..masks import Masks
 from ..options import StyleOptions
-from ..transfer import ImageInput
+from ..transfer import ImageInput, as_image
 from ..vgg import VGG19, canonical_layer
 from .features import feature_maps
 from .plotting import Drawing, new_figure
@@ -88,6 +95,7 @@ class GramViews(Drawing):
     result: torch.Tensor  # (N, N) G / M_result
     order: list[int]  # channel permutation from clustering the style Gram
     top: int = 8
+    region: str = ""  # set when ``result`` is the guided Gram of one region
 
     @property
     def difference(self) -> torch.Tensor:
@@ -118,15 +126,17 @@ class GramViews(Drawing):
         top = float(max(style.max(), result.max(), 1e-12))
         # √-scaled colours: a few large diagonal entries would otherwise hide the blocks.
         norm = PowerNorm(0.5, vmin=0, vmax=top)
+        result_title = f"result in {self.region}  G_r" if self.region else "result  G/M"
         for ax, matrix, title in ((axes[0], style, "style image  A/M"),
-                                  (axes[1], result, "result  G/M")):
+                                  (axes[1], result, result_title)):
             image = ax.imshow(matrix, cmap="viridis", norm=norm, interpolation="nearest")
             ax.set_title(title, fontsize=10)
             figure.colorbar(image, ax=ax, fraction=0.046, pad=0.03)
         limit = float(np.percentile(np.abs(difference), 99.5)) or 1e-12
         image = axes[2].imshow(difference, cmap="RdBu_r", vmin=-limit, vmax=limit,
                                interpolation="nearest")
-        axes[2].set_title("difference  G/M − A/M", fontsize=10)
+        axes[2].set_title("difference  G_r − A/M" if self.region else "difference  G/M − A/M",
+                          fontsize=10)
         figure.colorbar(image, ax=axes[2], fraction=0.046, pad=0.03)
         for ax in axes[:3]:
             ax.set_xlabel("channel (clustered order)", fontsize=8)
@@ -138,9 +148,11 @@ class GramViews(Drawing):
         axes[3].set_xlabel("share of this layer's style error (%)", fontsize=8)
         axes[3].set_title("most mismatched channels", fontsize=10)
         axes[3].tick_params(labelsize=8)
+        guided = f", the result's guided by {self.region}" if self.region else ""
         figure.suptitle(
-            f"{self.layer}: Gram matrices ({self.style.shape[0]} channels, ordered by clustering "
-            f"the style Gram; colours √-scaled); E_l = {self.style_error:.3g}", fontsize=11)
+            f"{self.layer}: Gram matrices{guided} ({self.style.shape[0]} channels, ordered by "
+            f"clustering the style Gram; colours √-scaled); E_l = {self.style_error:.3g}",
+            fontsize=11)
         figure.tight_layout(rect=(0, 0, 1, 0.94))
         return figure
 
@@ -148,17 +160,27 @@ class GramViews(Drawing):
 def gram_views(
     style: ImageInput, result: ImageInput, layer: str, *, size: int = 256, top: int = 8,
     options: StyleOptions | None = None, net: VGG19 | None = None,
+    guide: Image.Image | None = None, region: str = "region",
 ) -> GramViews:
     """Compare the Gram matrices of ``style`` and ``result`` at ``layer``.
 
     Both images are scaled to ``size`` px (long side); ``options`` chooses the network
-    (weights, pooling, normalisation) as the engine would.
+    (weights, pooling, normalisation) as the engine would. ``guide`` (a greyscale mask over
+    the result, white = inside ``region``) makes the result's side its guided Gram matrix
+    in that region, the guide carried to the layer as the engine carries it.
     """
     layer = canonical_layer(layer)
     if top < 1:
         raise OptionsError(f"top must be 1 or more, not {top}")
     style_gram = normalised_gram(feature_maps(style, [layer], size=size, options=options,
                                               net=net)[layer])
-    result_gram = normalised_gram(feature_maps(result, [layer], size=size, options=options,
-                                               net=net)[layer])
-    return GramViews(layer, style_gram, result_gram, cluster_order(style_gram), top)
+    result_features = feature_maps(result, [layer], size=size, options=options,
+                                   net=net)[layer]  # (1, N, H_l, W_l)
+    if guide is None:
+        result_gram, region = normalised_gram(result_features), ""
+    else:
+        picture = resize_long_side(as_image(result), size).size  # what the network saw
+        # Masks.guides is the engine's own mask -> guide conversion, at the picture's size.
+        (whole,) = Masks((guide.convert("L"),), ({},)).guides(picture, result_features.device)
+        result_gram = guided_gram(result_features, guide_at(whole, result_features))
+    return GramViews(layer, style_gram, result_gram, cluster_order(style_gram), top, region)

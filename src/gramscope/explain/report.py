@@ -21,6 +21,7 @@ from PIL import Image
 from ..device import network_for
 from ..errors import GramscopeError, OptionsError
 from ..image import atomic_write_bytes, resize_long_side, save_image
+from ..masks import MaskInput, Masks, prepare_masks
 from ..options import StyleOptions
 from ..transfer import ImageInput, StepRecord, as_image
 from ..vgg import VGG19, canonical_layer
@@ -79,6 +80,10 @@ PAPER_FIGURES = {
 
 #: Teaching views the report can add (``views=``), each also a ``gramscope explain`` view.
 EXTRA_VIEWS = ("layers", "shuffle")
+#: Sections that take the result as one of their own, unmasked runs: with masks they would
+#: compare a masked picture with unmasked ones (and mean/std cannot be masked at all).
+UNMASKED_SECTIONS = {"compare": "the mean/std comparison", "optimisers": "the optimisers",
+                     "pulls": "the pulls"}
 
 
 @dataclass
@@ -198,6 +203,8 @@ class ReportInputs:
     options: StyleOptions
     net: VGG19
     on_step: OnStep | None
+    styles: tuple[Image.Image, ...] = ()  # every style image; ``style`` is the first
+    masks: Masks | None = None  # one per style image, at the content's size
 
     def picture(self, png: bytes, name: str, alt: str) -> tuple[bytes, str, str]:
         """Write ``png`` beside the page as ``name``; a picture for a :class:`Section`."""
@@ -206,14 +213,14 @@ class ReportInputs:
 
 
 def write_report(
-    content: ImageInput, style: ImageInput, folder: str | Path,
+    content: ImageInput, style: ImageInput | Sequence[ImageInput], folder: str | Path,
     options: StyleOptions | None = None, *, compare: bool = True, figures: Sequence[int] = (),
     figure1_settings: StyleOptions | None = None, figure3_settings: StyleOptions | None = None,
     feature_layers: Sequence[str] = DEFAULT_FEATURE_LAYERS,
     gram_layer: str = DEFAULT_GRAM_LAYER, overwrite: bool = False,
     views: Sequence[str] = (), layers_settings: StyleOptions | None = None,
     on_step: OnStep | None = None, net: VGG19 | None = None, optimisers: bool = False,
-    pulls: bool = False,
+    pulls: bool = False, masks: Sequence[MaskInput] | Masks | None = None,
 ) -> Path:
     """Stylise, look inside, and write ``folder/index.html`` with PNGs beside it.
 
@@ -221,31 +228,31 @@ def write_report(
     may include 'layers' (what each layer paints; minutes) and 'shuffle' (seconds).
     ``optimisers`` adds gd and Adam runs beside the result (two more runs); ``pulls`` maps
     where each loss term pulls at the start, middle and end of the result's own run.
+    ``masks`` (one greyscale mask per style image; ``style`` may then be several) makes the
+    result a masked run and adds each region's guided Gram matrices; it excludes
+    ``compare``, ``optimisers`` and ``pulls``, whose own runs are unmasked.
     """
     from ..api import run_metadata
 
-    unknown = sorted(set(figures) - set(PAPER_FIGURES))
-    if unknown:
-        raise OptionsError(f"unknown figure {unknown[0]}; the report can add figures 1 and 3")
-    unknown_views = sorted(set(views) - set(EXTRA_VIEWS))
-    if unknown_views:
-        raise OptionsError(f"unknown view {unknown_views[0]!r}; the report can add "
-                           f"{' and '.join(EXTRA_VIEWS)}")
+    check_request(figures, views, masks is not None,
+                  {"compare": compare, "optimisers": optimisers, "pulls": pulls})
     # Check every name before minutes of optimisation, not after.
     feature_layers = [canonical_layer(name) for name in feature_layers]
     gram_layer = canonical_layer(gram_layer)
     settings = options or StyleOptions()
-    inputs = ReportInputs(prepare_folder(folder, overwrite), as_image(content), as_image(style),
-                          settings, net or network_for(settings), on_step)
+    inputs = report_inputs(prepare_folder(folder, overwrite), content, style, masks, settings,
+                           net or network_for(settings), on_step)
     started = time.perf_counter()
     # One run of the engine; its picture and history feed every section below.
-    result = render_run("result", inputs.content, inputs.style, settings, on_step=on_step,
-                        net=inputs.net,
+    result = render_run("result", inputs.content, list(inputs.styles), settings,
+                        on_step=on_step, net=inputs.net, masks=inputs.masks,
                         image_every=image_every(default_steps(settings)) if pulls else 0)
-    metadata = run_metadata(settings, content, style, result.history, result.seconds, False)
+    metadata = run_metadata(settings, content, style, result.history, result.seconds, False,
+                            masks=inputs.masks)
     save_image(result.image, inputs.folder / "result.png", metadata)
     sections = [result_section(inputs, result), features_section(inputs, feature_layers),
                 gram_section(inputs, result.image, gram_layer),
+                *region_sections(inputs, result.image, gram_layer),
                 anatomy_section(inputs, result.history)]
     if compare:
         sections.append(comparison_section(inputs, result))
@@ -261,12 +268,46 @@ def write_report(
     if "shuffle" in views:
         sections.append(shuffle_section(inputs))
     parameters = {**settings.to_dict(), "weights source": metadata["weights"],
+                  **({"masks": metadata["masks"]} if "masks" in metadata else {}),
                   "seconds": round(time.perf_counter() - started, 1),
                   "gramscope": metadata["gramscope"]}
     page = render_html("gramscope: inside a style transfer", sections, parameters)
     index = inputs.folder / "index.html"
     atomic_write_bytes(index, page.encode("utf-8"))
     return index
+
+
+def check_request(
+    figures: Sequence[int], views: Sequence[str], masked: bool, sections: dict[str, bool],
+) -> None:
+    """Refuse unknown figures and views, and sections that cannot show a masked run."""
+    unknown = sorted(set(figures) - set(PAPER_FIGURES))
+    if unknown:
+        raise OptionsError(f"unknown figure {unknown[0]}; the report can add figures 1 and 3")
+    unknown_views = sorted(set(views) - set(EXTRA_VIEWS))
+    if unknown_views:
+        raise OptionsError(f"unknown view {unknown_views[0]!r}; the report can add "
+                           f"{' and '.join(EXTRA_VIEWS)}")
+    clashing = [UNMASKED_SECTIONS[name] for name, wanted in sections.items() if wanted]
+    if masked and clashing:
+        raise OptionsError(f"{' and '.join(clashing)} run unmasked and cannot show a masked "
+                           "result; leave them out (--no-compare) or the masks")
+
+
+def report_inputs(
+    folder: Path, content: ImageInput, style: ImageInput | Sequence[ImageInput],
+    masks: Sequence[MaskInput] | Masks | None, options: StyleOptions, net: VGG19,
+    on_step: OnStep | None,
+) -> ReportInputs:
+    """The pictures loaded and the masks checked (one per style image) before any run."""
+    listed = [style] if isinstance(style, str | Path | Image.Image) else list(style)
+    if masks is None and len(listed) != 1:
+        raise OptionsError(f"{len(listed)} style images need masks, one per style image, to "
+                           "say where each goes")
+    photo, styles = as_image(content), tuple(as_image(s) for s in listed)
+    prepared = masks if masks is None or isinstance(masks, Masks) else prepare_masks(
+        masks, len(styles), photo.size)
+    return ReportInputs(folder, photo, styles[0], options, net, on_step, styles, prepared)
 
 
 def result_section(inputs: ReportInputs, result: Panel) -> Section:
@@ -321,6 +362,35 @@ def gram_section(inputs: ReportInputs, result: Image.Image, layer: str) -> Secti
         [inputs.picture(views.png(), f"gram_{views.layer}.png",
                         f"Gram matrices at {views.layer}")],
     )
+
+
+def region_sections(inputs: ReportInputs, result: Image.Image, layer: str) -> list[Section]:
+    """Per region of a masked run: its painting's Gram (the target) against the result's
+    Gram guided by the region's mask, and their difference; none without masks."""
+    if inputs.masks is None:
+        return []
+    sections = []
+    for number, (style, mask, described) in enumerate(zip(
+            inputs.styles, inputs.masks.images, inputs.masks.described, strict=True), 1):
+        views = gram_views(style, result, layer, size=inputs.options.size,
+                           options=inputs.options, net=inputs.net, guide=mask,
+                           region=f"region {number}")
+        mask_file = f"region{number}_mask.png"
+        inputs.picture(png_bytes(mask), mask_file, f"mask of region {number}")
+        sections.append(Section(
+            f"Region {number}: guided Gram matrices at {views.layer}",
+            f"Where mask {described['mask']} is white, this region's painting is the target. "
+            "The result's side is its guided Gram matrix G_r = (F∘T_r)(F∘T_r)ᵀ / Σ T_r² "
+            "(Gatys et al. 2017, §4): the features weighted by the mask T_r carried to this "
+            "layer, so only what fires together inside the region counts. The engine drives "
+            "G_r towards the whole painting's A/M; the difference is what it did not match "
+            f"there (E_l = {views.style_error:.3g} before the region's area share).",
+            [inputs.picture(views.png(), f"gram_{views.layer}_region{number}.png",
+                            f"region {number}: the painting's Gram against the result's "
+                            f"guided Gram at {views.layer}")],
+            f'<p class="caption">The mask: <a href="{mask_file}">{mask_file}</a>.</p>',
+        ))
+    return sections
 
 
 def anatomy_section(inputs: ReportInputs, history: Sequence[StepRecord]) -> Section:

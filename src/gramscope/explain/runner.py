@@ -9,12 +9,13 @@ one progress bar per figure.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from PIL import Image
 
 from ..api import stylize
+from ..masks import Masks
 from ..options import StyleOptions
 from ..transfer import DIVERGENCE_FACTOR, ImageInput, StepRecord
 from ..vgg import VGG19
@@ -55,22 +56,24 @@ def diverged(history: list[StepRecord]) -> bool:
 
 
 def render_run(
-    label: str, content: ImageInput, style: ImageInput, options: StyleOptions, *,
-    on_step: OnStep | None = None, net: VGG19 | None = None, image_every: int = 0,
+    label: str, content: ImageInput, style: ImageInput | Sequence[ImageInput],
+    options: StyleOptions, *, on_step: OnStep | None = None, net: VGG19 | None = None,
+    image_every: int = 0, masks: Masks | None = None,
 ) -> Panel:
     """Stylise once and keep the picture, its history and what made it as a panel.
 
     ``image_every`` (as in :func:`~gramscope.api.stylize`) makes every k-th record of the
-    history carry the picture at that step, for views that look at a run midway.
+    history carry the picture at that step, for views that look at a run midway; ``masks``
+    (one per style image) are handed to it too.
 
     The engine already restarts a scale whose loss blew up; a run that still ends far above
     its best (see :func:`diverged`) is made once more from the next seed, through the same
     call, so one unlucky cell does not spoil a figure; the panel's note says so.
     """
-    panel = _render_once(label, content, style, options, on_step, net, image_every)
+    panel = _render_once(label, content, style, options, on_step, net, image_every, masks)
     if diverged(panel.history):
         retry = _render_once(label, content, style, options.replace(seed=options.seed + 1),
-                             on_step, net, image_every)
+                             on_step, net, image_every, masks)
         retry.seconds += panel.seconds
         retry.note = f"seed {options.seed + 1} (seed {options.seed} diverged)"
         return retry
@@ -78,13 +81,14 @@ def render_run(
 
 
 def _render_once(
-    label: str, content: ImageInput, style: ImageInput, options: StyleOptions,
-    on_step: OnStep | None, net: VGG19 | None, image_every: int = 0,
+    label: str, content: ImageInput, style: ImageInput | Sequence[ImageInput],
+    options: StyleOptions, on_step: OnStep | None, net: VGG19 | None, image_every: int = 0,
+    masks: Masks | None = None,
 ) -> Panel:
     forward = None if on_step is None else (lambda record: on_step(label, record))
     started = time.perf_counter()
     result = stylize(content, style, options=options, net=net, on_step=forward,
-                     image_every=image_every)
+                     image_every=image_every, masks=masks)
     if result.stopped:
         # stylize turns Ctrl-C into "stop after this step"; a figure stops as a whole.
         raise KeyboardInterrupt

@@ -34,12 +34,14 @@ from PIL import Image  # noqa: E402
 
 from ..api import run_metadata  # noqa: E402
 from ..errors import GramscopeError, InputImageError  # noqa: E402
-from ..image import MIN_SIDE, load_image, save_image, to_pil  # noqa: E402
+from ..image import MIN_SIDE, load_image, resize_long_side, save_image, to_pil  # noqa: E402
+from ..masks import Masks, prepare_masks  # noqa: E402
 from ..options import MIN_SCALE, NAMED_INITS, StyleOptions  # noqa: E402
 from ..samples import DEFAULT_CONTENT, DEFAULT_STYLE, SAMPLES, sample_path  # noqa: E402
 from ..transfer import StepRecord, run  # noqa: E402
 from ..vgg import LAYERS, canonical_layer  # noqa: E402
 from ..weights import CONV_LAYERS  # noqa: E402
+from .regions import REGION_COLOURS, Regions, painted_regions, uploaded_regions  # noqa: E402
 
 # ---- limits of a shared demo (not style defaults: those live in StyleOptions) ----------
 
@@ -68,6 +70,9 @@ MAX_RUNS = 1
 
 _FIELDS = {f.name: f for f in dataclasses.fields(StyleOptions)}
 UPLOAD = "(my upload)"
+#: The painting each brush colour starts with (REGION_COLOURS, in order); Demo.stylize
+#: takes one painting_N, upload_N pair per colour.
+REGION_STYLES = ("starry_night", "woman_with_hat")
 
 
 def explain(module: str = "") -> Any:
@@ -175,6 +180,24 @@ def _session(request: gr.Request | None) -> str:
     return re.sub(r"[^A-Za-z0-9_-]", "_", hashed)
 
 
+def where(style_names: Sequence[str], masks: Masks | None) -> str:
+    """Which painting goes to which region, for the status line ("" without regions)."""
+    if masks is None:
+        return ""
+    return " · " + ", ".join(f"{described['mask']} → {name}"
+                             for described, name in zip(masks.described, style_names,
+                                                        strict=True))
+
+
+def photo_canvas(photo: Image.Image | None) -> Image.Image | None:
+    """The regions editor's background for a newly chosen photo, with no strokes (strokes
+    made on another photo would land in the wrong places); at most MAX_SIZE px, since the
+    masks are scaled to the photo anyway."""
+    if photo is None or max(photo.size) <= MAX_SIZE:
+        return photo
+    return resize_long_side(photo, MAX_SIZE)
+
+
 def describe(record: StepRecord, options: StyleOptions) -> str:
     total = sum(options.steps_per_scale)
     scales = len(options.scale_sizes)
@@ -210,14 +233,31 @@ class Demo:
         style_sample: str, style_upload: str | None, size: float, scales: float, steps: float,
         coarse_steps: float, log_ratio: float, content_layers: list[str], optimizer: str,
         seed: float, color: str, image_every: float, *layer_weights: float,
+        regions: dict[str, Any] | None = None, mask: str | None = None,
+        painting_1: str | None = None, upload_1: str | None = None,
+        painting_2: str | None = None, upload_2: str | None = None,
     ) -> Iterator[tuple[Any, Any, str, Any]]:
-        """Yields (picture, loss chart, status, download) every ``image_every`` steps."""
+        """Yields (picture, loss chart, status, download) every ``image_every`` steps.
+
+        The keywords are the regions panel, optional so that API callers without it run as
+        before: the brush editor's value, an uploaded mask, and the painting of each brush
+        colour (choice, upload; one pair per REGION_COLOURS entry, None = its starting
+        sample). Painted regions put each colour's painting only there; with none, the
+        chosen painting goes everywhere.
+        """
         content, content_name = self.pick_image(content_sample, content_upload, "photo")
-        style, style_name = self.pick_image(style_sample, style_upload, "painting")
         try:
             options = build_options(self.defaults, size, scales, steps, coarse_steps, log_ratio,
                                     content_layers, optimizer, seed, color, layer_weights)
         except GramscopeError as exc:
+            raise gr.Error(str(exc)) from None
+        try:
+            found = self.regions(regions, mask)
+            styles, style_names, masks = self.paintings(
+                content, (style_sample, style_upload), found,
+                ((painting_1, upload_1), (painting_2, upload_2)))
+        except GramscopeError as exc:  # a mask the engine refuses: its one-line message
+            yield None, None, f"error: {exc}", None
             raise gr.Error(str(exc)) from None
         session = _session(request)
         stop = self.controls.start(session)
@@ -225,9 +265,9 @@ class Demo:
         latest = None
         started = time.perf_counter()
         charted = -math.inf
-        yield None, None, f"starting: {ratio_label(options)}", None
+        yield None, None, f"starting: {ratio_label(options)}{where(style_names, masks)}", None
         try:
-            for record in run(content, [style], options, stop=stop,
+            for record in run(content, styles, options, stop=stop, masks=masks,
                               image_every=max(1, int(image_every))):
                 # Keep the losses, not every intermediate picture (3 MB each at 512 px).
                 history.append(dataclasses.replace(record, image=None))
@@ -247,12 +287,38 @@ class Demo:
         if latest is None:
             return  # zero steps asked for and nothing to show
         seconds = time.perf_counter() - started
-        metadata = run_metadata(options, content_name, [style_name], history, seconds, stopped)
-        path = self.result_path(session, content_name, style_name, options.seed)
+        metadata = run_metadata(options, content_name, style_names, history, seconds, stopped,
+                                masks=masks)
+        path = self.result_path(session, content_name, "+".join(style_names), options.seed)
         save_image(latest, path, metadata)
         ending = "stopped" if stopped else "done"
         yield to_pil(latest), loss_chart(history), \
-            f"{ending}: {describe(history[-1], options)}", str(path)
+            f"{ending}: {describe(history[-1], options)}{where(style_names, masks)}", str(path)
+
+    def paintings(
+        self, content: Image.Image, style: tuple[str, str | None], found: Regions | None,
+        pickers: Sequence[tuple[str | None, str | None]],
+    ) -> tuple[list[Image.Image], list[str], Masks | None]:
+        """(paintings, their names, their masks): the painting of each region ``found``
+        (from its colour's (choice, upload) in ``pickers``), else the chosen ``style``
+        everywhere and no masks."""
+        if found is None:
+            image, name = self.pick_image(*style, "painting")
+            return [image], [name], None
+        picked = [self.pick_image(pickers[k][0] or REGION_STYLES[k], pickers[k][1],
+                                  f"painting for {REGION_COLOURS[k][0]}")
+                  for k in found.colours]
+        styles, names = [image for image, _ in picked], [name for _, name in picked]
+        return styles, names, prepare_masks(found.masks, len(styles), content.size,
+                                            found.names)
+
+    def regions(self, editor: dict[str, Any] | None, mask: str | None) -> Regions | None:
+        """The uploaded mask (it replaces the strokes), else the painted strokes; None when
+        nothing is painted."""
+        if mask:
+            return uploaded_regions(load_upload(mask, self.max_upload_pixels),
+                                    f"upload:{Path(mask).name}")
+        return painted_regions((editor or {}).get("layers") or [])
 
     def stop(self, request: gr.Request | None) -> str:
         if self.controls.stop(_session(request)):
@@ -420,16 +486,62 @@ picture.
 """
 
 
-def _image_picker(label: str, default: str) -> tuple[gr.Radio, gr.File, gr.Image]:
+def _image_picker(
+    label: str, default: str, key: str | None = None, height: int = 220,
+) -> tuple[gr.Radio, gr.File, gr.Image]:
+    """A sample choice, an upload and a preview; their elem_ids start with ``key`` (by
+    default the label's first word)."""
+    what = label.split()[0]
+    key = key or what
     with gr.Column():
         sample = gr.Radio([*SAMPLES, UPLOAD], value=default, label=label,
-                          elem_id=f"{label.split()[0]}-sample")
-        upload = gr.File(label=f"or upload a {label.split()[0]}", file_types=["image"],
+                          elem_id=f"{key}-sample")
+        upload = gr.File(label=f"or upload a {what}", file_types=["image"],
                          type="filepath", height=120)
         shown = gr.Image(load_image(sample_path(default)), label=label, type="pil",
-                         elem_id=f"{label.split()[0]}-preview",
-                         interactive=False, height=220, format="jpeg")
+                         elem_id=f"{key}-preview",
+                         interactive=False, height=height, format="jpeg")
     return sample, upload, shown
+
+
+REGIONS_HELP = """\
+Paint over the photo: each brush colour is a region, styled after that colour's painting
+(guided Gram matrices, Gatys et al. 2017). Where nothing is painted the photo stays, held
+by the content term alone; soft brush edges blend. Paint nothing and the painting chosen
+above goes everywhere.
+"""
+
+
+def _regions_panel() -> types.SimpleNamespace:
+    """The brush over the photo, one painting picker per colour, and a mask upload."""
+    with gr.Accordion("Regions: paint where each painting goes (optional)", open=False,
+                      elem_id="regions-panel"):
+        gr.Markdown(REGIONS_HELP)
+        with gr.Row():
+            regions = gr.ImageEditor(
+                photo_canvas(load_image(sample_path(DEFAULT_CONTENT))), type="pil",
+                image_mode="RGBA", sources=(), transforms=(), layers=False,
+                brush=gr.Brush(colors=[hex_ for _, hex_ in REGION_COLOURS],
+                               color_mode="fixed"),
+                label=f"paint over the photo ({', '.join(n for n, _ in REGION_COLOURS)})",
+                elem_id="regions", height=420, scale=2)
+            region_pickers = [
+                _image_picker(f"painting for {name}", default, key=f"{name}-painting",
+                              height=160)
+                for (name, _), default in zip(REGION_COLOURS, REGION_STYLES, strict=True)]
+        first = REGION_COLOURS[0][0]
+        mask_upload = gr.File(
+            label=f"or upload a mask instead: greyscale (white = the {first} painting) or "
+            "painted in the brush colours", file_types=["image"], type="filepath",
+            height=100, elem_id="mask-upload")
+    # The run reads the uploads' paths from session state, which the API does not list:
+    # a File input there would be a required argument, and API calls that predate the
+    # panel would stop working.
+    mask_file = gr.State(None)
+    region_uploads = [gr.State(None) for _ in region_pickers]
+    return types.SimpleNamespace(regions=regions, region_pickers=region_pickers,
+                                 mask_upload=mask_upload, mask_file=mask_file,
+                                 region_uploads=region_uploads)
 
 
 def build_app(
@@ -482,12 +594,14 @@ def _stylize_tab(
             loss_plot = gr.Plot(label="loss terms", format="png", elem_id="loss-plot")
             download = gr.File(label="result PNG (its parameters inside)",
                                interactive=False, elem_id="download")
+    panel = _regions_panel()
     with gr.Row():
         controls = _controls(defaults, max_size, image_every)
     return types.SimpleNamespace(
         content=(content_sample, content_upload, content_shown),
         style=(style_sample, style_upload, style_shown), result=result, start=start,
-        stop=stop, status=status, loss_plot=loss_plot, download=download, **vars(controls),
+        stop=stop, status=status, loss_plot=loss_plot, download=download, **vars(panel),
+        **vars(controls),
     )
 
 
@@ -545,18 +659,30 @@ def _wire_stylize(
 ) -> None:
     """Previews, the α/β label, Start and Stop; closing the tab stops its run."""
     defaults = demo_state.defaults
-    for sample, upload, shown in (tab.content, tab.style):
+    for sample, upload, shown in (tab.content, tab.style, *tab.region_pickers):
         for trigger in (sample.input, upload.upload):
             trigger(demo_state.preview, [sample, upload], [shown, sample, upload],
                     concurrency_limit=None, show_progress="hidden", api_visibility="private")
+    # A new photo: paint on it afresh.
+    tab.content[2].change(photo_canvas, tab.content[2], tab.regions, concurrency_limit=None,
+                          show_progress="hidden", api_visibility="private")
     tab.ratio.change(lambda x: ratio_label(with_log_ratio(defaults, x)), tab.ratio,
                      tab.ratio_text, concurrency_limit=None, show_progress="hidden",
                      api_visibility="private")
     run_inputs = [*tab.content[:2], *tab.style[:2], tab.size, tab.scale_count, tab.steps,
                   tab.coarse_steps, tab.ratio, tab.content_layers, tab.optimizer, tab.seed,
                   tab.color, tab.image_every_k, *tab.weight_sliders]
+    uploads = [tab.mask_upload, *(picker[1] for picker in tab.region_pickers)]
+    for upload, state in zip(uploads, [tab.mask_file, *tab.region_uploads], strict=True):
+        upload.change(lambda path: path, upload, state, concurrency_limit=None,
+                      show_progress="hidden", api_visibility="private")
+    # By name, after the positional inputs: API calls that predate the panel still work.
+    panel = {"regions": tab.regions, "mask": tab.mask_file}
+    for number, ((sample, _, _), upload) in enumerate(
+            zip(tab.region_pickers, tab.region_uploads, strict=True), 1):
+        panel |= {f"painting_{number}": sample, f"upload_{number}": upload}
     tab.start.click(demo_state.stylize, run_inputs,
-                    [tab.result, tab.loss_plot, tab.status, tab.download],
+                    [tab.result, tab.loss_plot, tab.status, tab.download], inputs_kwargs=panel,
                     api_name="stylize", concurrency_id="run", concurrency_limit=max_runs,
                     show_progress="full")
     tab.stop.click(demo_state.stop, None, tab.status, concurrency_limit=None,
