@@ -70,7 +70,7 @@ API_CASES = [
                  id="style-scale-nan"),
     pytest.param({"style_blend": (0.0, 0.0)}, "style blend weights must not all be zero",
                  id="blend-all-zero"),
-    pytest.param({"optimizer": "sgd"}, "optimizer must be one of lbfgs, adam, not 'sgd'",
+    pytest.param({"optimizer": "sgd"}, "optimizer must be one of lbfgs, adam, gd, not 'sgd'",
                  id="unknown-optimizer"),
     pytest.param({"pooling": "min"}, "pooling must be one of max, avg", id="unknown-pooling"),
     pytest.param({"color": "sepia"}, "color must be one of none, luminance, histogram",
