@@ -64,8 +64,9 @@ def synchronized(fn: Callable[[], Any]) -> float:
 
 def whole_process(args: list[str]) -> dict[str, Any]:
     started = time.perf_counter()
-    done = subprocess.run(args, capture_output=True, text=True, env={**os.environ,
-                          "PYTHONPATH": str(ROOT / "src")})
+    path = os.pathsep.join(p for p in (str(ROOT / "src"), os.environ.get("PYTHONPATH")) if p)
+    done = subprocess.run(args, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": path})
     wall = time.perf_counter() - started
     tail = (done.stdout + done.stderr).strip().splitlines()[-1:] or [""]
     return {"wall_s": round(wall, 2), "rc": done.returncode, "last_line": tail[0][-200:]}

@@ -117,23 +117,33 @@ def tiled_features(
     }
 
 
-def tiled_grams(
+def _tile_cores(
     net: FeatureExtractor, image: torch.Tensor, layers: Iterable[str], tile: int
-) -> tuple[dict[str, torch.Tensor], dict[str, int]]:
-    """Σ over tiles of F_core F_coreᵀ per layer, and the positions M per layer."""
+) -> Iterator[tuple[Tile, str, torch.Tensor]]:
+    """(tile, layer, the tile's core features (1, N, h, w)) over the whole image, no grad."""
     layers = [canonical_layer(layer) for layer in layers]
     halo = halo_for(layers)
-    grams: dict[str, torch.Tensor] = {}
-    positions = dict.fromkeys(layers, 0)
     height, width = image.shape[-2:]
     with torch.no_grad():
         for t in tiles(height, width, tile, halo):
             features = net(image[:, :, t.ey0:t.ey1, t.ex0:t.ex1], layers)
             for layer in layers:
-                core = t.core_of(features[layer], layer)  # (1, N, h, w)
-                gram = gram_matrix(core)  # this tile's share of G
-                grams[layer] = gram if layer not in grams else grams[layer] + gram
-                positions[layer] += positions_of(core)
+                yield t, layer, t.core_of(features[layer], layer)
+
+
+def _accumulate(sums: dict[str, torch.Tensor], layer: str, value: torch.Tensor) -> None:
+    sums[layer] = value if layer not in sums else sums[layer] + value
+
+
+def tiled_grams(
+    net: FeatureExtractor, image: torch.Tensor, layers: Iterable[str], tile: int
+) -> tuple[dict[str, torch.Tensor], dict[str, int]]:
+    """Σ over tiles of F_core F_coreᵀ per layer, and the positions M per layer."""
+    grams: dict[str, torch.Tensor] = {}
+    positions: dict[str, int] = {}
+    for _, layer, core in _tile_cores(net, image, layers, tile):
+        _accumulate(grams, layer, gram_matrix(core))  # this tile's share of G
+        positions[layer] = positions.get(layer, 0) + positions_of(core)
     return grams, positions
 
 
@@ -144,16 +154,8 @@ def tiled_guided_grams(
     """Per region r and layer, Σ over tiles of (F_core∘T_core)(F_core∘T_core)ᵀ, where
     ``guides[r][layer]`` is the region's guide at that layer's whole-image resolution; the
     guided counterpart of :func:`tiled_grams` (divide by Σ T² for the normalised Gram)."""
-    layers = [canonical_layer(layer) for layer in layers]
-    halo = halo_for(layers)
     grams: list[dict[str, torch.Tensor]] = [{} for _ in guides]
-    height, width = image.shape[-2:]
-    with torch.no_grad():
-        for t in tiles(height, width, tile, halo):
-            features = net(image[:, :, t.ey0:t.ey1, t.ex0:t.ex1], layers)
-            for layer in layers:
-                core = t.core_of(features[layer], layer)  # (1, N, h, w)
-                for region, guide in zip(grams, guides, strict=True):
-                    gram = gram_matrix(core * t.core_of_whole(guide[layer], layer))
-                    region[layer] = gram if layer not in region else region[layer] + gram
+    for t, layer, core in _tile_cores(net, image, layers, tile):
+        for region, guide in zip(grams, guides, strict=True):
+            _accumulate(region, layer, gram_matrix(core * t.core_of_whole(guide[layer], layer)))
     return grams
