@@ -432,9 +432,14 @@ class Demo:
                       if LAYERS.index(name) <= depth] or [layer]
             options = figure1.style_synthesis_options(base, layers)
             what = f"the painting's Gram matrices on {', '.join(layers)}"
-        # The image is both inputs: only its shape matters for the unused side.
-        for picture, record in self._stream(request, image, image, options, image_every):
-            yield picture, f"matching {what} from noise · step {record.step}/{options.steps}"
+        with tempfile.TemporaryDirectory() as folder:
+            if kind == "content":  # the figure's prior against pixel noise (not the paper's)
+                canvas = resize_long_side(image, options.size).size
+                options = figure1.with_prior(options, canvas, Path(folder))
+            # The image is both inputs: only its shape matters for the unused side.
+            for picture, record in self._stream(request, image, image, options, image_every):
+                yield picture, (f"matching {what} from noise · step "
+                                f"{record.step}/{options.steps}")
 
     def paint_layer(
         self, request: gr.Request | None, kind: str, layer: str, content_sample: str,
@@ -762,10 +767,12 @@ def _explain_tabs(defaults: StyleOptions) -> types.SimpleNamespace:
         gram_plot = gr.Plot(label="Gram matrices", format="png")
 
     with gr.Tab("Reconstructions"):
-        gr.Markdown("Start from white noise and match only one thing (the paper's Fig. 1): "
-                    "the photo's features at a layer (content) or the painting's Gram matrices "
+        gr.Markdown("Start from noise and match only one thing (the paper's Fig. 1): the "
+                    "photo's features at a layer (content) or the painting's Gram matrices "
                     "on the style layers up to it (style). Deeper content keeps the objects "
-                    "and loses the pixels; deeper style grows larger structures.")
+                    "and loses the pixels; deeper style grows larger structures. Content "
+                    "starts from smoothed noise with a small TV term, a prior not in the "
+                    "paper against pixel noise the layer cannot see.")
         with gr.Row():
             rec_kind = gr.Radio(["content", "style"], value="content", label="match")
             rec_layer = gr.Dropdown(list(CONV_LAYERS), value=first_content, label="layer")
