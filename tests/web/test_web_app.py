@@ -305,6 +305,24 @@ def test_reconstruction_streams_from_noise_and_stops(tiny_content):
     assert len(rest) == 1 and rest[0][1].endswith("step 3/50")  # one more step, then its picture
 
 
+def test_content_reconstruction_starts_from_the_figures_smooth_prior():
+    """The tab's content reconstruction is Figure 1's: smoothed noise and a TV term, so
+    its first picture is far smoother than white noise (mean |Laplacian| well under 50
+    levels, which white noise of spread 50 would far exceed)."""
+    import numpy as np
+
+    demo = build_app(TINY).demo_state
+    frames = demo.reconstruct(None, "content", "conv4_2", "tubingen", None, "starry_night",
+                              None, 48, 2, 1)
+    first, status = next(frames)
+    assert status.startswith("matching the photo's conv4_2 features")
+    grey = np.asarray(first.convert("L"), dtype=np.float64)
+    laplacian = (4 * grey[1:-1, 1:-1] - grey[:-2, 1:-1] - grey[2:, 1:-1] - grey[1:-1, :-2]
+                 - grey[1:-1, 2:])
+    assert np.abs(laplacian).mean() < 20, np.abs(laplacian).mean()
+    list(frames)
+
+
 def test_layer_painting_streams_one_layer_and_its_error():
     demo = build_app(TINY).demo_state
     frames = demo.paint_layer(None, "transfer", "relu2_1", "tubingen", None, "starry_night",
