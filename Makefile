@@ -42,6 +42,8 @@ lint: $(VENV)/.all
 bench: $(VENV)/.all
 	$(BIN)/python bench/bench_pastiche.py
 	$(BIN)/python bench/bench_batch.py
+	$(BIN)/pip install --quiet $(TORCH) -e '.[bench]'
+	$(BIN)/python bench/bench_quality.py
 
 clean:
 	rm -rf $(VENV) $(OUT) build src/*.egg-info
