@@ -20,7 +20,7 @@ $(VENV)/.core: $(BIN)/python pyproject.toml
 	touch $@
 
 $(VENV)/.all: $(VENV)/.core pyproject.toml scripts/install-browser.sh
-	$(BIN)/pip install --quiet $(TORCH) -e '.[explain,demo,ray,video,test]'
+	$(BIN)/pip install --quiet $(TORCH) -e '.[explain,demo,ray,video,bench,test]'
 	bash scripts/install-browser.sh $(BIN)
 	touch $@
 
@@ -42,7 +42,6 @@ lint: $(VENV)/.all
 bench: $(VENV)/.all
 	$(BIN)/python bench/bench_pastiche.py
 	$(BIN)/python bench/bench_batch.py
-	$(BIN)/pip install --quiet $(TORCH) -e '.[bench]'
 	$(BIN)/python bench/bench_quality.py
 
 clean:
