@@ -93,10 +93,6 @@ class StepRecord:
         return out
 
 
-class NumericalError(GramscopeError):
-    """The loss or the image became NaN or infinite and could not be recovered."""
-
-
 ImageInput = str | Path | Image.Image
 
 
