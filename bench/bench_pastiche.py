@@ -31,10 +31,12 @@ from pathlib import Path
 import torch
 from PIL import Image
 
+from gramscope.device import cached_vgg19
 from gramscope.image import load_image, resize_long_side, to_tensor
+from gramscope.objective import Objective
 from gramscope.options import StyleOptions
 from gramscope.samples import sample_path
-from gramscope.transfer import Objective, cached_vgg19, run
+from gramscope.transfer import run
 from gramscope.vgg import CHANNELS, LAYERS, normalisation_means, normalise
 from gramscope.weights import load_weights
 
@@ -99,7 +101,7 @@ def paper_losses(result: Path, content: Path, style: Path) -> dict:
     s = to_tensor(resize_long_side(load_image(style), max(image.size)))
     objective = Objective(net, options, c, [s], [1.0], alpha=1.0)
     x = to_tensor(image).requires_grad_(True)
-    parts = objective.loss_and_grad(x, scale=1.0)
+    parts = objective.parts(objective.loss_and_grad(x, scale=1.0).tolist())
     return {"content": parts["content"], "style": sum(parts["style"].values()),
             "per_layer": parts["style"]}
 
