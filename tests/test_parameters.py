@@ -133,7 +133,7 @@ def network_must_not_load(monkeypatch):
     def load(*args, **kwargs):
         raise AssertionError("the network was loaded before an invalid parameter was refused")
 
-    monkeypatch.setattr("gramscope.transfer.cached_vgg19", load)
+    monkeypatch.setattr("gramscope.device.cached_vgg19", load)
 
 
 CLI_CASES = [

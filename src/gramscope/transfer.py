@@ -23,8 +23,8 @@ from . import memory
 from .checkpoint import check_resumable, make_checkpoint
 from .device import (
     OUT_OF_MEMORY,
-    cached_vgg19,
     deterministic_kernels,
+    network_for,
     release_cached_memory,
     resolve_device,
 )
@@ -522,7 +522,7 @@ def run(
     coarse_image = None if coarse_style is None else as_image(coarse_style)
     final_plan = memory.run_plan(options, content_image.size, device=device)
     if net is None:
-        net = cached_vgg19(options.weights, options.pooling, options.normalisation, str(device))
+        net = network_for(options)
     if resume is not None:
         check_resumable(resume, options)
         at.started -= resume["seconds"]

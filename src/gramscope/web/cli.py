@@ -33,7 +33,7 @@ def register(subparsers: Any) -> None:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from ..cli import options_from_args
-    from ..device import cached_vgg19, resolve_device
+    from ..device import network_for
     from ..errors import OptionsError
     from . import app
 
@@ -49,8 +49,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         raise OptionsError(f"--max-upload-mb must be more than zero, not {upload_mb}")
     options = options_from_args(args)
     # Load the network now, so the first visitor does not wait for it.
-    cached_vgg19(options.weights, options.pooling, options.normalisation,
-                 str(resolve_device(options.device)))
+    network_for(options)
     demo = app.build_app(options, **limits)
     url = app.launch(demo, args.host, args.port, max_upload_mb=upload_mb)
     print(f"gramscope demo: {url}  (Ctrl-C to stop)", flush=True)
