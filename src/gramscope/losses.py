@@ -6,7 +6,7 @@ function takes feature maps shaped (1, N, H, W) as the network returns them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TypeVar
 
 import torch
@@ -54,12 +54,12 @@ def guided_gram(features: torch.Tensor, guide: torch.Tensor) -> torch.Tensor:
     return gram_matrix(features * guide) / guide.pow(2).sum().clamp_min(1e-12)
 
 
-def guide_at(guide: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
-    """A guide (1, 1, H, W) in [0, 1] carried to a layer's resolution by averaging over each
-    feature's footprint (the paper's "resizing" option)."""
-    if guide.shape[-2:] == features.shape[-2:]:
+def guide_at(guide: torch.Tensor, size: Sequence[int]) -> torch.Tensor:
+    """A guide (1, 1, H, W) in [0, 1] carried to a layer's resolution ``size`` (H_l, W_l)
+    by averaging over each feature's footprint (the paper's "resizing" option)."""
+    if tuple(guide.shape[-2:]) == tuple(size):
         return guide
-    return torch.nn.functional.interpolate(guide, size=features.shape[-2:], mode="area")
+    return torch.nn.functional.interpolate(guide, size=tuple(size), mode="area")
 
 
 def gram_error(gram: torch.Tensor, target: torch.Tensor, n_filters: int) -> torch.Tensor:

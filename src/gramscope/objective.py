@@ -34,7 +34,7 @@ class Region:
     def at(self, size: tuple[int, int]) -> torch.Tensor:
         """The guide at a layer's resolution (cached: the same every step)."""
         if size not in self._at:
-            self._at[size] = losses.guide_at(self.guide, self.guide.new_empty((1, 1, *size)))
+            self._at[size] = losses.guide_at(self.guide, size)
         return self._at[size]
 
     def error(self, layer: str, features: torch.Tensor) -> torch.Tensor:

@@ -182,5 +182,5 @@ def gram_views(
         picture = resize_long_side(as_image(result), size).size  # what the network saw
         # Masks.guides is the engine's own mask -> guide conversion, at the picture's size.
         (whole,) = Masks((guide.convert("L"),), ({},)).guides(picture, result_features.device)
-        result_gram = guided_gram(result_features, guide_at(whole, result_features))
+        result_gram = guided_gram(result_features, guide_at(whole, result_features.shape[-2:]))
     return GramViews(layer, style_gram, result_gram, cluster_order(style_gram), top, region)
