@@ -117,9 +117,8 @@ def stylize(
     prepared, described = None, content
     if masks is not None:
         photo = transfer.as_image(content)
-        styles = [style] if isinstance(style, str | Path | Image.Image) else list(style)
         prepared = masks if isinstance(masks, Masks) else prepare_masks(
-            masks, len(styles), photo.size)
+            masks, len(transfer.style_list(style)), photo.size)
         content = photo
     with ctrl_c.installed():
         # Looked up on the module, not bound at import: tests replace the engine there.

@@ -177,7 +177,7 @@ def _add_stylize(subparsers: Any) -> None:
                        "grey = a soft edge); where no mask reaches, the photo stays")
     where.add_argument("--mask-map", metavar="MAP",
                        help="one image with a flat colour per style instead of --masks")
-    where.add_argument("--mask-colors", type=lambda text: _split(text), metavar="#RGB,…",
+    where.add_argument("--mask-colors", type=_split, metavar="#RGB,…",
                        help="the --mask-map colour of each style, in order (default: the "
                        "map's colours other than black, most frequent first)")
     add_style_options(parser)

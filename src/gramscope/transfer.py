@@ -462,11 +462,12 @@ def _failure(
     )
 
 
-def _style_list(styles: ImageInput | Sequence[ImageInput]) -> list[ImageInput]:
-    style_list = [styles] if isinstance(styles, str | Path | Image.Image) else list(styles)
-    if not style_list:
+def style_list(styles: ImageInput | Sequence[ImageInput]) -> list[ImageInput]:
+    """One style image or several, as a list (at least one)."""
+    out = [styles] if isinstance(styles, str | Path | Image.Image) else list(styles)
+    if not out:
         raise OptionsError("give at least one style image")
-    return style_list
+    return out
 
 
 def _blend(options: StyleOptions, count: int) -> tuple[float, ...]:
@@ -504,15 +505,15 @@ def run(
     run to the same result (same inputs, options and device).
     """
     options = options or StyleOptions()
-    style_list = _style_list(styles)
-    blend = _blend(options, len(style_list))
+    paintings = style_list(styles)
+    blend = _blend(options, len(paintings))
     device = resolve_device(options.device)
     at = Position(step=0, started=time.perf_counter())
     torch.manual_seed(options.seed)
     generator = torch.Generator().manual_seed(options.seed)
 
     content_image = as_image(content)
-    style_images = [as_image(s) for s in style_list]
+    style_images = [as_image(s) for s in paintings]
     if options.init_file is not None:
         load_image(options.init_file)  # a broken start image is reported before the network loads
     if masks is not None and not isinstance(masks, Masks):
