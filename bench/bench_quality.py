@@ -1,26 +1,29 @@
 """Pictures of gramscope and pastiche 1.6.0, graded by a judge the optimiser does not see.
 
 For each photo × painting pair (bench/pairs.py) and size, runs gramscope's default
-(``gramscope.stylize(photo, painting, size=N)``, in this process) and pastiche 1.6.0
-(``python -m pastiche ... --num-steps 200 --seed 0``, as its own process), scores both and
-the untouched photo with bench/judge.py (content: 1 − SSIM and edge correlation against
-the photo; style: sliced Wasserstein distance of colour patches to the painting; lower =
-closer for both), prints a table and writes bench/results/quality.json and one
-side-by-side JPEG per pair and size (photo | pastiche | gramscope).
+(``gramscope.stylize(photo, painting, size=N)``, in this process), scores it, pastiche
+1.6.0's 200-step picture and the untouched photo with bench/judge.py (content: 1 − SSIM
+and edge correlation against the photo; style: sliced Wasserstein distance of colour
+patches to the painting; lower = closer for both), prints a table and writes
+bench/results/quality.json and one side-by-side JPEG per pair and size
+(photo | pastiche-200 | gramscope).
 
-Not a test: pastiche takes ≈ 10 min per picture at 512 px on 2 CPU cores, and much longer at
-1024. A quick run: ``--sizes 256 --pairs tubingen-starry_night --pastiche-steps 50`` or
-``--no-pastiche``. pastiche's pictures are deterministic for its seed, so ``--reuse`` keeps
-those already in ``--work`` (with the seconds they took).
+pastiche's pictures are deterministic for its seed, so they are made once by
+bench/make_references.py and kept in bench/references/ with their command. Its time is
+measured in this run: pastiche runs its first ``--pastiche-probe`` steps (10) as its own
+process, beside gramscope's run, and its 200-step time is that process's wall time plus
+the remaining steps at the probe's seconds per step (read from pastiche's own per-step
+clock). A missing reference is made on the spot (≈ 3 min at 256 px, 10–15 at 512).
 
 Usage: python bench/bench_quality.py [--sizes 256 512 1024] [--pairs NAME ...]
-       [--no-pastiche] [--pastiche-steps 200] [--reuse] [--out bench/results]
+       [--no-pastiche] [--out bench/results]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import subprocess
 import sys
 import time
@@ -32,10 +35,11 @@ from PIL import Image
 import gramscope
 from gramscope.version import version
 from judge import JudgeSettings, judge
+from make_references import PASTICHE_STEPS, make, pastiche_command, reference_path
 from pairs import PAIRS, Pair, pair_named
 
 SIZES = (256, 512, 1024)
-PASTICHE_STEPS = 200  # pastiche's own default
+PROBE_STEPS = 10
 
 
 def run_gramscope(photo: Path, painting: Path, size: int, output: Path) -> float:
@@ -48,23 +52,23 @@ def run_gramscope(photo: Path, painting: Path, size: int, output: Path) -> float
     return seconds
 
 
-def run_pastiche(photo: Path, painting: Path, size: int, steps: int, output: Path,
-                 reuse: bool) -> tuple[float, bool]:
-    """pastiche 1.6.0 with ``steps`` L-BFGS steps, seed 0: (seconds of the whole process,
-    whether an earlier picture was reused). The seconds are kept beside the picture."""
-    record = output.with_name(output.name + ".json")
-    if reuse and output.is_file() and record.is_file():
-        return float(json.loads(record.read_text())["seconds"]), True
-    command = [sys.executable, "-m", "pastiche", "--content", str(photo),
-               "--styles", str(painting), "--output", str(output), "--size", str(size),
-               "--num-steps", str(steps), "--device", "cpu", "--seed", "0"]
+def pastiche_seconds(photo: Path, painting: Path, size: int, work: Path,
+                     probe: int = PROBE_STEPS) -> dict:
+    """pastiche's whole-process time for 200 steps, estimated from a ``probe``-step run now:
+    the probe's wall time plus (200 − probe) × its seconds per step, which pastiche's own
+    per-step clock gives (elapsed at step ``probe`` minus at step 0, over ``probe``)."""
+    output = work / f"probe_{size}.png"
+    command = pastiche_command(photo, painting, size, probe, output) + ["--info-step", "1"]
     start = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True)
-    seconds = time.perf_counter() - start
+    wall = time.perf_counter() - start
     if done.returncode != 0:
         raise SystemExit(f"pastiche failed:\n{done.stderr[-2000:]}")
-    record.write_text(json.dumps({"seconds": seconds, "steps": steps, "size": size}))
-    return seconds, False
+    elapsed = {int(m[1]): float(m[2]) for m in
+               re.finditer(r"^(\d+)\s+([\d.]+)\s", done.stdout, re.MULTILINE)}
+    per_step = (elapsed[probe] - elapsed[0]) / probe
+    return {"seconds": wall + (PASTICHE_STEPS - probe) * per_step,
+            "probe_steps": probe, "probe_wall": wall, "seconds_per_step": per_step}
 
 
 def side_by_side(pictures: list[Path], size: int, output: Path) -> None:
@@ -86,32 +90,46 @@ def side_by_side(pictures: list[Path], size: int, output: Path) -> None:
 
 def measure(pair: Pair, size: int, args: argparse.Namespace,
             settings: JudgeSettings) -> dict:
-    """One table row: the photo, pastiche and gramscope at ``size``, each judged."""
+    """One table row: the photo, pastiche-200 and gramscope at ``size``, each judged."""
     photo, painting = pair.paths()
     row: dict = {"pair": pair.name, "size": size,
                  "photo": judge(photo, photo, painting, settings)}
     pictures = [photo]
     if args.pastiche:
-        output = args.work / f"{pair.name}_{size}_pastiche{args.pastiche_steps}.png"
-        seconds, reused = run_pastiche(photo, painting, size, args.pastiche_steps, output,
-                                       args.reuse)
-        row["pastiche"] = {"seconds": seconds, "steps": args.pastiche_steps,
-                           "reused": reused, **judge(output, photo, painting, settings)}
-        pictures.append(output)
+        reference = reference_path(pair, size)
+        if not reference.with_suffix(".json").is_file():
+            make(pair, size, threads=None)
+        row["pastiche"] = {**pastiche_seconds(photo, painting, size, args.work),
+                           "steps": PASTICHE_STEPS, "picture": reference.name,
+                           **judge(reference, photo, painting, settings)}
+        pictures.append(reference)
     output = args.work / f"{pair.name}_{size}_gramscope.png"
     row["gramscope"] = {"seconds": run_gramscope(photo, painting, size, output),
                         **judge(output, photo, painting, settings)}
     pictures.append(output)
+    if args.pastiche:
+        row["time_ratio"] = row["gramscope"]["seconds"] / row["pastiche"]["seconds"]
     side_by_side(pictures, size, args.out / f"quality_{pair.name}_{size}.jpg")
     return row
+
+
+def verdict(row: dict) -> list[str]:
+    """[time ratio, the scores on which gramscope is no worse than pastiche]."""
+    ours, theirs = row.get("gramscope"), row.get("pastiche")
+    if ours is None or theirs is None:
+        return ["", ""]
+    better = [name for name in ("content", "style") if ours[name] <= theirs[name]]
+    return [f"{ours['seconds'] / theirs['seconds']:.2f}×", " and ".join(better) or "neither"]
 
 
 def table(rows: list[dict]) -> str:
     """Markdown: pair × size, then seconds / content / style for each picture."""
     tools = [t for t in ("photo", "pastiche", "gramscope") if any(t in r for r in rows)]
+    compared = "pastiche" in tools and "gramscope" in tools
     header = "| pair | size | " + " | ".join(
-        f"{t} s | {t} content | {t} style" for t in tools) + " |"
-    lines = [header, "|" + " --- |" * (2 + 3 * len(tools))]
+        f"{t} s | {t} content | {t} style" for t in tools) + (
+        " | time gramscope / pastiche | gramscope no worse on |" if compared else " |")
+    lines = [header, "|" + " --- |" * (2 + 3 * len(tools) + 2 * compared)]
     for row in rows:
         cells = [row["pair"], str(row["size"])]
         for tool in tools:
@@ -122,6 +140,8 @@ def table(rows: list[dict]) -> str:
             seconds = scores.get("seconds")
             cells += ["" if seconds is None else f"{seconds:.0f}",
                       f"{scores['content']:.3f}", f"{scores['style']:.4f}"]
+        if compared:
+            cells += verdict(row)
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -132,9 +152,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--pairs", nargs="+", default=[p.name for p in PAIRS],
                         help="names from bench/pairs.py (photo-painting)")
     parser.add_argument("--no-pastiche", dest="pastiche", action="store_false")
-    parser.add_argument("--pastiche-steps", type=int, default=PASTICHE_STEPS)
-    parser.add_argument("--reuse", action="store_true",
-                        help="keep pastiche pictures already in --work")
     parser.add_argument("--out", type=Path, default=Path("bench/results"))
     parser.add_argument("--work", type=Path, default=Path("bench/work/quality"),
                         help="full-size pictures (not committed)")

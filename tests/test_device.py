@@ -69,7 +69,7 @@ def test_the_cpu_plan_is_unchanged_by_the_gpu_logic():
     with pytest.raises(GramscopeError, match=r"largest size that fits is about --size \d+"):
         memory.run_plan(options, (1024, 768), available=2 * 10**9, capacity=24 * 10**9)
     small = memory.run_plan(StyleOptions(size=512), (1024, 768), available=24 * 10**9)
-    assert not small.tiled and small.history == 12
+    assert not small.tiled and small.history == StyleOptions().steps  # bounded by the steps
 
 
 def test_lbfgs_history_is_bounded_by_memory_and_by_the_steps():

@@ -47,3 +47,33 @@ def test_raw_terms_and_their_weighted_parts_add_up(vgg, tiny_content, tiny_style
         parts["content"] + options.beta * sum(parts["style"].values()) + parts["tv"], rel=1e-6)
     assert objective.optimised_total(raw).item() * objective.norm == pytest.approx(
         parts["total"], rel=1e-5)
+
+
+def test_the_literal_sum_is_the_papers_formula_and_the_default_weighs_a_512px_result(
+        vgg, tiny_content, tiny_style):
+    """--literal-sum: α·½Σ(F − P)² exactly (eq. 1 and 7). Default: the same sum with α
+    scaled by reference_size's pixel count over this image's, so that α·L_content — a sum
+    over positions — weighs as it would on a 512-px result, at any size."""
+    from gramscope.memory import pixels_at
+    from gramscope.transfer import scale_alpha
+
+    content, style = to_tensor(tiny_content), to_tensor(tiny_style)  # 64 × 48
+    x = content.flip(-1).clone().requires_grad_(True)
+    pixels = content[0, 0].numel()
+    features = vgg(x.detach(), ["conv4_2"])["conv4_2"]
+    target = vgg(content, ["conv4_2"])["conv4_2"]
+    by_hand = 0.5 * (features - target).pow(2).sum().item()
+    for literal, factor in ((True, 1.0), (False, pixels_at(tiny_content.size, 512) / pixels)):
+        options = StyleOptions(size=64, scales=1, literal_sum=literal)
+        alpha = scale_alpha(options, tiny_content.size, 0, pixels)
+        assert alpha == pytest.approx(options.alpha * factor, rel=1e-12)
+        objective = Objective(vgg, options, content, [style], [1.0], alpha)
+        parts = objective.parts(objective.loss_and_grad(x, 1.0).tolist())
+        assert parts["content"] == pytest.approx(options.alpha * factor * by_hand, rel=1e-5)
+        x.grad = None
+    assert pixels_at(tiny_content.size, 512) == 512 * 384
+    # The default's α·pixels is one number at every size: one balance.
+    sizes = [(64, 48), (128, 96), (1024, 768)]
+    weighted = {scale_alpha(StyleOptions(), size, 0, w * h) * w * h for size in sizes
+                for w, h in [size]}
+    assert max(weighted) == pytest.approx(min(weighted), rel=1e-12)

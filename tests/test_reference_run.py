@@ -22,7 +22,10 @@ REFERENCE = Path(__file__).parent / "data" / "reference_run_64px.png"
 
 
 def test_a_small_run_reproduces_the_stored_image(tiny_content, tiny_style):
-    options = StyleOptions(size=64, scales=(32, 64), steps=4, coarse_steps=6, device="cpu")
+    # The stored image predates the size-invariant default and the matched start: those
+    # two are set back to what made it, so this still checks the rest of the engine.
+    options = StyleOptions(size=64, scales=(32, 64), steps=4, coarse_steps=6, device="cpu",
+                           init="content", literal_sum=True, alpha=5e-5)
     records = list(run(tiny_content, tiny_style, options))
     made = np.asarray(to_pil(records[-1].image), dtype=np.int16)
     expected = np.asarray(Image.open(REFERENCE).convert("RGB"), dtype=np.int16)

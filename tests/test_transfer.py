@@ -10,7 +10,7 @@ from gramscope.errors import OptionsError
 from gramscope.options import StyleOptions
 from gramscope.transfer import run
 
-FAST = dict(size=48, scales=1, steps=25)
+FAST = dict(size=48, scales=1, steps=25, init="content")  # content start: L_content = 0 first
 
 
 def test_real_network_run_lowers_the_total_loss_by_a_large_factor(tiny_content, tiny_style):
@@ -49,7 +49,8 @@ def test_same_seed_gives_identical_image_and_another_seed_does_not(tiny_content,
 
 
 def test_coarse_to_fine_runs_each_scale_and_hands_the_image_up(tiny_content, tiny_style):
-    options = StyleOptions(size=64, scales=(32, 64), steps=2, coarse_steps=3)
+    options = StyleOptions(size=64, scales=(32, 64), steps=2, coarse_steps=3,
+                           init="content")
     records = list(run(tiny_content, tiny_style, options))
     assert [r.size for r in records] == [(32, 24)] * 3 + [(64, 48)] * 2
     assert records[2].image is not None and records[2].image.shape[-2:] == (24, 32)
@@ -125,7 +126,7 @@ def test_reference_size_scales_alpha_by_the_pixel_ratio(tiny_content, tiny_style
     by the pixel ratio (about 4): the balance of a 32-px result, kept at 64 px."""
     from gramscope.memory import pixels_at
 
-    assert StyleOptions().reference_size is None  # the paper's literal sum by default
+    assert StyleOptions().reference_size == 512 and not StyleOptions().literal_sum
     ratio = pixels_at(tiny_content.size, 32) / pixels_at(tiny_content.size, 64)
     assert ratio == pytest.approx(0.25, rel=0.05)
 
@@ -134,17 +135,18 @@ def test_reference_size_scales_alpha_by_the_pixel_ratio(tiny_content, tiny_style
                         StyleOptions(size=64, scales=1, steps=3, **extra)))[-1]
 
     with_reference = last(reference_size=32)
-    by_hand = last(alpha=StyleOptions().alpha * ratio)
+    by_hand = last(alpha=StyleOptions().alpha * ratio, literal_sum=True)
     assert with_reference.total == by_hand.total  # records report the α actually used
     assert with_reference.content == by_hand.content
-    assert last().content != by_hand.content
+    assert last(literal_sum=True).content != by_hand.content
 
 
 def test_plain_gradient_descent_moves_each_step_by_eta_times_the_gradient(
         tiny_content, tiny_style):
     """--optimizer gd is x ← x − η∇L: the gradient is scaled to an RMS of one pixel level
     at the first step, so the first step moves the pixels by η levels RMS."""
-    options = StyleOptions(size=48, scales=1, steps=12, optimizer="gd", learning_rate=0.5)
+    options = StyleOptions(size=48, scales=1, steps=12, optimizer="gd", learning_rate=0.5,
+                           init="content")
     records = list(run(tiny_content, tiny_style, options, image_every=1))
     from gramscope.transfer import scaled
 

@@ -53,7 +53,9 @@ def _counts(text: str) -> int | tuple[int, ...]:
     return parts[0] if len(parts) == 1 else tuple(parts)
 
 
-def _scales(text: str) -> int | tuple[int, ...]:
+def _scales(text: str) -> int | tuple[int, ...] | str:
+    if text.strip() == "auto":
+        return "auto"
     try:
         parts = [int(part) for part in _split(text)]
     except ValueError:
@@ -77,7 +79,7 @@ def _parser_for(field: dataclasses.Field) -> tuple[Callable[[str], Any], str | N
     annotation = _option_types()[field.name]
     args = set(typing.get_args(annotation))
     if field.name == "scales":
-        return _scales, "N|SIZES"
+        return _scales, "auto|N|SIZES"
     if field.name == "coarse_steps":
         return _counts, "N|N,N,…"
     if field.name in ("content_layers", "style_layers"):

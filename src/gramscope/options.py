@@ -28,7 +28,7 @@ Precision = Literal["fp32", "bf16"]
 DEFAULT_LEARNING_RATES: dict[str, float] = {"lbfgs": 1.0, "adam": 4.0, "gd": 1.0}
 
 #: The starts ``init`` names; any other value is an image file.
-NamedInit = Literal["content", "noise"]
+NamedInit = Literal["content", "matched", "noise"]
 NAMED_INITS: tuple[str, ...] = get_args(NamedInit)
 
 
@@ -49,25 +49,30 @@ class StyleOptions:
     The defaults are the paper's (Gatys et al. 2015) except these, each explained in the
     help of the fields named and in the README's table of departures:
 
-    - ``scales`` (with ``coarse_steps`` and ``balance_scales``): coarse-to-fine over three
-      scales; the paper optimises at one size (``scales=1``).
-    - ``alpha``/``beta``: α/β = 5e-8, tuned for 512 px with the paper's literal sum over
-      positions; with these exact formulas the paper's printed 1e-3 … 1e-4 leave the photo
-      almost unchanged.
+    - ``scales`` (with ``coarse_steps`` and ``balance_scales``): coarse-to-fine from
+      128–255 px, doubling up to ``size``; the paper optimises at one size (``scales=1``).
+    - ``literal_sum`` off (with ``reference_size``): L_content is weighed as for a
+      512-px result at every size, so the same α/β gives the same look at 256 or 4096 px;
+      the paper's literal sum over positions makes the content's weight grow with the
+      pixel count (the photo vanishes when small and the painting when large).
+    - ``alpha``/``beta``: α/β = 1.25e-8 for that 512-px balance; with the paper's exact
+      formulas its printed 1e-3 … 1e-4 leave the photo almost unchanged.
     - ``pooling``: max, as the network was trained; the paper averages for synthesis.
-    - ``init``: the content image, which converges in far fewer steps; the paper's figures
-      start from white noise.
+    - ``init``: the photo recoloured to the painting's colour statistics, which converges
+      in far fewer steps; the paper's figures start from white noise.
     """
 
     size: int = _opt(512, "long side of the result in pixels")
-    scales: tuple[int, ...] | int = _opt(
-        3,
-        "coarse-to-fine: a number of scales (each twice the previous, ending at --size) or "
-        "explicit long sides such as 128,256,512; 1 is the paper's plain single-scale method",
+    scales: tuple[int, ...] | int | str = _opt(
+        "auto",
+        "coarse-to-fine: 'auto' (from 128–255 px, each scale twice the previous, ending at "
+        "--size: the layout forms at the same size whatever the result's), a number of "
+        "scales, or explicit long sides such as 128,256,512; 1 is the paper's plain "
+        "single-scale method",
     )
-    steps: int = _opt(12, "optimiser steps at the final scale")
+    steps: int = _opt(20, "optimiser steps at the final scale")
     coarse_steps: int | tuple[int, ...] = _opt(
-        80, "optimiser steps at each coarser scale: one number for all, or one per coarse "
+        40, "optimiser steps at each coarser scale: one number for all, or one per coarse "
         "scale (smallest first)"
     )
     content_layers: tuple[str, ...] = _opt(
@@ -80,14 +85,17 @@ class StyleOptions:
         None, "w_l for each style layer (paper: 1/number of layers)"
     )
     alpha: float = _opt(
-        5e-5, "content weight α (α/β ≈ 1e-7 at 512 px gives the paper's look with its exact "
-        "loss formulas; see the README)"
+        1.25e-5, "content weight α (α/β: lower paints more; the default 1.25e-8 is a 512-px "
+        "result's balance, kept at every size unless --literal-sum; see the README)"
     )
     beta: float = _opt(1e3, "style weight β")
-    reference_size: int | None = _opt(
-        None, "keep the look of α/β at this long side for any size: α is scaled by the "
-        "pixel ratio (e.g. 512 with the default α/β for a 4096-px print); default: the "
-        "paper's literal sum, whose content weight grows with the pixels"
+    reference_size: int = _opt(
+        512, "the long side whose balance α/β states: at any other size L_content is "
+        "weighed by this size's pixel count over the result's, so the look stays the same"
+    )
+    literal_sum: bool = _opt(
+        False, "the paper's literal sum over positions (eq. 1): the content's weight grows "
+        "with the pixel count, so one α/β gives a different look at each size"
     )
     tv_weight: float = _opt(
         0.0, "total-variation weight; not in the paper, off by default (a smoothness prior)"
@@ -107,8 +115,9 @@ class StyleOptions:
         "in pixel levels per unit of the gradient, which is scaled to an RMS of 1 at the "
         "first step)"
     )
-    init: str = _opt("content", "start from 'content', 'noise' (white noise, the paper's figures) "
-                     "or an image file")
+    init: str = _opt("matched", "start from 'matched' (the photo with the paintings' colour "
+                     "mean and covariance; converges fastest), 'content' (the photo), "
+                     "'noise' (white noise, the paper's figures) or an image file")
     seed: int = _opt(0, "random seed: same seed, inputs and device give the same image")
     pooling: Pooling = _choice(
         Pooling, "max", "max (as trained) or avg (the paper's choice for synthesis)"
@@ -127,7 +136,8 @@ class StyleOptions:
         "contrast)",
     )
     balance_scales: bool = _opt(
-        True, "scale α by the pixel ratio at coarse scales so content and style stay balanced"
+        True, "with --literal-sum: scale α by the pixel ratio at coarse scales so that each "
+        "keeps the final scale's balance (without it, every scale keeps reference_size's)"
     )
     tile_size: int | None = _opt(
         None, "evaluate the network in tiles of this many pixels a side (exact, for sizes "
@@ -173,6 +183,11 @@ class StyleOptions:
     @property
     def scale_sizes(self) -> tuple[int, ...]:
         """Long side at each scale, smallest first; the last is always ``size``."""
+        if self.scales == "auto":
+            sizes = [self.size]
+            while sizes[0] // 2 >= FIRST_SCALE:
+                sizes.insert(0, sizes[0] // 2)
+            return tuple(sizes)
         if isinstance(self.scales, int):
             sizes = [self.size]
             while len(sizes) < self.scales and sizes[0] // 2 >= MIN_SCALE:
@@ -225,6 +240,11 @@ class StyleOptions:
 
 #: Coarse-to-fine never starts below this long side: smaller, conv5_1 sees almost nothing.
 MIN_SCALE = 64
+#: ``scales="auto"`` starts at the smallest halving of the size that is at least this long:
+#: 128–255 px, where the layout forms whatever the result's size (256 → 128, 256; 512 →
+#: 128, 256, 512; 4096 → 128 … 4096). Measured on the quality judge (bench/RESULTS.md),
+#: starting at 256 keeps more of the photo and less of the painting's large structure.
+FIRST_SCALE = 128
 
 
 # ---- checks -------------------------------------------------------------------------------
@@ -277,6 +297,10 @@ def _tile(options: StyleOptions, name: str) -> None:
 def _scales(options: StyleOptions, name: str) -> None:
     from .image import MIN_SIDE
 
+    if options.scales == "auto":
+        return
+    if isinstance(options.scales, str):
+        raise OptionsError(f"scales must be 'auto', a number or sizes, not {options.scales!r}")
     if isinstance(options.scales, int):
         if options.scales < 1:
             raise OptionsError(f"scales must be 1 or more, not {options.scales}")
@@ -381,7 +405,7 @@ def _one_of(options: StyleOptions, name: str) -> None:
 _CHECKS: tuple[tuple[str, Check], ...] = (
     ("size", _side),
     ("scales", _scales),
-    ("reference_size", _optional(_side)),
+    ("reference_size", _side),
     ("tile_size", _optional(_tile)),
     ("steps", _step_count),
     ("coarse_steps", _coarse_steps),

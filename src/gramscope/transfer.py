@@ -115,15 +115,42 @@ class Diverged(Exception):
     """The loss at the current image is far above the best one seen at this scale."""
 
 
-def initial_image(options: StyleOptions, content: torch.Tensor, generator: torch.Generator):
+def initial_image(options: StyleOptions, inputs: ScaleInputs, generator: torch.Generator,
+                  guides: Sequence[torch.Tensor] | None = None) -> torch.Tensor:
+    """The first scale's start: ``options.init`` at the first scale's size. ``guides``
+    (one mask per painting, at the image's size) make the matched start regional."""
+    content = inputs.net_content
     if options.init == "content":
         return content.clone()
+    if options.init == "matched":
+        # Ours, an optimisation start (the loss is unchanged): the photo recoloured to the
+        # paintings' pixel mean and covariance. L-BFGS then spends its steps on texture
+        # rather than on moving every pixel's colour (see bench/RESULTS.md, "the start").
+        if guides is None:
+            return match_color_statistics(content, _pooled(inputs.styles))
+        return _regionally_matched(content, inputs.styles, guides)
     if options.init == "noise":
         # White noise around mid-grey with the spread of natural images' pixels.
         return (torch.randn(content.shape, generator=generator) * 50 + 128).to(content)
     image = to_tensor(load_image(options.init).resize(
         (content.shape[-1], content.shape[-2]), Image.Resampling.LANCZOS))
     return image.to(content)
+
+
+def _regionally_matched(content: torch.Tensor, styles: Sequence[torch.Tensor],
+                        guides: Sequence[torch.Tensor]) -> torch.Tensor:
+    """Each region recoloured to its own painting; where no mask reaches, the photo."""
+    share = torch.stack(list(guides)).sum(0).clamp_min(1.0)  # overlaps: weights sum to 1
+    start = content.clone()
+    for style, guide in zip(styles, guides, strict=True):
+        start += guide / share * (match_color_statistics(content, style) - content)
+    return start
+
+
+def _pooled(styles: Sequence[torch.Tensor]) -> torch.Tensor:
+    """Every painting's pixels side by side, shaped (1, 3, 1, Σ pixels): one colour
+    distribution for several styles."""
+    return torch.cat([s.reshape(1, 3, 1, -1) for s in styles], dim=-1)
 
 
 def device_lbfgs(image: torch.Tensor) -> bool:
@@ -263,27 +290,28 @@ def scale_alpha(
     """α at one scale of the schedule."""
     alpha = options.alpha
     sizes = options.scale_sizes
-    if options.reference_size is not None:
-        # Departure (named option): α is meant for a result of reference_size px, and
-        # L_content grows with the pixels while E_l does not, so α is scaled by the pixel
-        # ratio to keep that balance at every size and every scale.
+    if not options.literal_sum:
+        # Departure (named option, the default): L_content sums over positions while E_l
+        # is size-normalised, so with the literal sum the content's weight grows with the
+        # pixels. α is scaled by reference_size's pixel count over this scale's, so that
+        # α/β states one balance (a reference_size-px result's) at every size and scale.
         alpha *= memory.pixels_at(content_size, options.reference_size) / pixels
     elif options.balance_scales and scale < len(sizes) - 1:
-        # Departure (ours, optimisation only): L_content sums over positions while E_l is
-        # size-normalised, so a coarse scale would weigh content by its pixel share; scale
-        # α so each coarse scale approximates the final scale's balance.
+        # Departure (ours, optimisation only): with the literal sum a coarse scale would
+        # weigh content by its pixel share; scale α so each coarse scale approximates the
+        # final scale's balance.
         alpha *= memory.pixels_at(content_size, sizes[-1]) / pixels
     return alpha
 
 
 def start_image(
     options: StyleOptions, previous: torch.Tensor | None, inputs: ScaleInputs,
-    generator: torch.Generator,
+    generator: torch.Generator, guides: Sequence[torch.Tensor] | None = None,
 ) -> torch.Tensor:
     """The first scale starts from ``options.init``; each later one from the previous
     scale's result, upsampled."""
     if previous is None:
-        return initial_image(options, inputs.net_content, generator)
+        return initial_image(options, inputs, generator, guides)
     return F.interpolate(previous, size=inputs.content.shape[-2:], mode="bicubic",
                          align_corners=False).clamp(0, 255)
 
@@ -601,8 +629,10 @@ def _run_scales(
             current.load(resume)
             at.step, first_step, resume = resume["step"], resume["step_in_scale"], None
         else:
-            current = ScaleRun(objective, start_image(options, image, inputs, generator),
-                               options, history)
+            guides = (None if run_inputs.masks is None
+                      else run_inputs.masks.guides(inputs.size, device))
+            current = ScaleRun(objective, start_image(options, image, inputs, generator,
+                                                      guides), options, history)
             first_step = 0
         ended = yield from optimise_scale(
             current, fit, options, inputs, scale, range(first_step, n_steps), at, stop=stop,

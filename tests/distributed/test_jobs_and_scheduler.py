@@ -16,6 +16,8 @@ from gramscope.distributed.video import plan_video
 from gramscope.errors import GramscopeError
 from gramscope.options import StyleOptions
 
+FIRST = StyleOptions().init  # the start of a frame that no earlier frame warm-starts
+
 TINY = StyleOptions(size=32, scales=1, steps=2)
 
 
@@ -105,8 +107,8 @@ def test_warm_started_frames_wait_for_their_predecessor_and_restart_cold_after_a
     assert order.index("out_000003.png") < order.index("out_000001.png")  # runs in parallel
     assert submitted["out_000001.png"].options.init == str(jobs[0].output)
     assert submitted["out_000004.png"].options.init == str(jobs[3].output)
-    assert submitted["out_000003.png"].options.init == "content"  # a run's first frame
-    assert submitted["out_000002.png"].options.init == "content"  # its predecessor failed
+    assert submitted["out_000003.png"].options.init == FIRST  # a run's first frame
+    assert submitted["out_000002.png"].options.init == FIRST  # its predecessor failed
     assert [o.status for o in summary.outcomes] == ["done", "failed", "done", "done", "done"]
     assert summary.exit_code == 1
     assert any("frame 1: boom" in line for line in summary.lines())
@@ -116,7 +118,7 @@ def test_independent_frames_have_no_order(image_files, tmp_path):
     content, style = image_files
     jobs = plan_video([content] * 3, [style], TINY, tmp_path, independent=True)
     assert [j.after for j in jobs] == [None] * 3
-    assert {j.options.init for j in jobs} == {"content"}
+    assert {j.options.init for j in jobs} == {FIRST}
 
 
 def test_a_folder_gives_its_images_and_a_glob_everything_it_matches(tmp_path):

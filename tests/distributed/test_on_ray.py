@@ -10,6 +10,7 @@ import pytest
 
 from gramscope.cli import main
 from gramscope.image import read_metadata
+from gramscope.options import StyleOptions
 
 ray = pytest.importorskip("ray")
 pytestmark = pytest.mark.slow
@@ -100,6 +101,6 @@ def test_a_short_video_keeps_its_frame_rate_frame_count_and_audio(tmp_path, caps
     # Two workers, two warm-started runs: frames 0-2 and 3-4.
     inits = [read_metadata(tmp_path / "styled_frames" / f"out_{i:06d}.png")["options"]["init"]
              for i in range(5)]
-    assert inits[0] == inits[3] == "content"
+    assert inits[0] == inits[3] == StyleOptions().init
     assert [Path(p).name for p in inits[1:3] + inits[4:]] == [
         "out_000000.png", "out_000001.png", "out_000003.png"]

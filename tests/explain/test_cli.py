@@ -86,7 +86,8 @@ def test_optimisers_and_pulls_commands(image_files, tmp_path, capsys):
     assert "gradient descent, η = 2: final L_total" in capsys.readouterr().out
     out = tmp_path / "p.png"
     assert main(["explain", "pulls", str(content), str(style), "-o", str(out),
-                 "--style-layers", "conv1_1,conv2_1", "--at", "0,2", *FAST]) == 0
+                 "--style-layers", "conv1_1,conv2_1", "--at", "0,2", "--init", "content",
+                 *FAST]) == 0
     assert Image.open(out).format == "PNG"
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("step 0: content 0 %, conv1_1") and lines[1].startswith("step 2")

@@ -25,11 +25,16 @@ def test_ratio_translation_follows_the_pixel_count():
 
 
 def test_default_columns_span_the_papers_four_decades(tiny_content):
+    # tiny_content is 4:3. By default α/β is a reference_size-px result's balance, so the
+    # columns do not depend on the cell's size; with the literal sum they do.
     options = StyleOptions(size=64)
     ratios = default_ratios(tiny_content, options)
     assert len(ratios) == len(PAPER_RATIOS) == 4
     assert ratios[-1] / ratios[0] == pytest.approx(1e3)
-    assert ratios[2] == pytest.approx(equivalent_ratio(1e-3, 64 * 48))
+    assert ratios[2] == pytest.approx(equivalent_ratio(1e-3, 512 * 384))
+    assert default_ratios(tiny_content, options.replace(size=128)) == ratios
+    literal = default_ratios(tiny_content, options.replace(literal_sum=True))
+    assert literal[2] == pytest.approx(equivalent_ratio(1e-3, 64 * 48))
 
 
 def test_schedule_caption():

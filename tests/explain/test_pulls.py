@@ -18,7 +18,8 @@ from gramscope.objective import Objective
 from gramscope.options import StyleOptions
 from gramscope.transfer import scale_alpha, scale_inputs
 
-TINY = StyleOptions(size=32, scales=1, steps=4, style_layers=("conv1_1", "conv2_1", "conv3_1"))
+TINY = StyleOptions(size=32, scales=1, steps=4, style_layers=("conv1_1", "conv2_1", "conv3_1"),
+                    init="content")
 
 
 @pytest.fixture(scope="module")

@@ -32,7 +32,7 @@ def test_controls_start_at_the_style_options_defaults():
     assert _component(demo, "size").value == defaults.size
     assert _component(demo, "steps").value == defaults.steps
     assert _component(demo, "coarse-steps").value == defaults.coarse_steps
-    assert _component(demo, "scales").value == defaults.scales
+    assert _component(demo, "scales").value == str(defaults.scales)
     assert _component(demo, "ratio").value == pytest.approx(
         math.log10(defaults.alpha / defaults.beta))
     weights = [b.value for b in demo.blocks.values()
@@ -184,7 +184,7 @@ def test_a_new_photo_clears_the_strokes():
 
 def _arguments(served, steps: int) -> tuple:
     """The /stylize inputs in order: samples, then size … image_every, then each w_l."""
-    return ("tubingen", None, "starry_night", None, served.options.size, 1, steps, 0, -6.0,
+    return ("tubingen", None, "starry_night", None, served.options.size, "1", steps, 0, -6.0,
             ["conv4_2"], "lbfgs", 0, "none", served.image_every,
             *served.options.layer_weights.values())
 

@@ -170,7 +170,8 @@ def _with_masks(images: Sequence[str], masks: int) -> tuple[Path, list[Path]]:
 #: Flags a figure sets itself (each run switches terms on and off).
 _FIGURE1_FIXED = ("alpha", "beta", "init", "style_layer_weights", "style_blend", "color",
                   "style_scale", "style_representation", "balance_scales", "reference_size")
-# Figure 3 translates the paper's α/β for the literal sum itself, so no reference size.
+# Figure 3 translates the paper's α/β itself (figure3.balance_pixels), from the default
+# reference size or, with --literal-sum, from the cell's own pixels.
 _FIGURE3_FIXED = ("alpha", "style_layer_weights", "style_blend", "reference_size")
 # Each column puts all of the style weight on one layer of one image.
 _LAYERS_FIXED = ("style_layer_weights", "style_blend")

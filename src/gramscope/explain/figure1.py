@@ -85,10 +85,13 @@ def figure_options(options: StyleOptions | None = None) -> StyleOptions:
 
 
 def content_reconstruction_options(options: StyleOptions, layer: str) -> StyleOptions:
-    """From noise, only α·L_content at ``layer`` (β·L_style is switched off by no layers)."""
+    """From noise, only α·L_content at ``layer`` (β·L_style is switched off by no layers).
+
+    With the paper's literal sum: the image prior's TV weight (:data:`PRIOR_TV_WEIGHT`) was
+    measured against it, at the cell's own pixel count."""
     return options.replace(
         content_layers=(canonical_layer(layer),), style_layers=(), style_layer_weights=None,
-        init="noise", alpha=1.0, beta=1.0, color="none", style_blend=None,
+        init="noise", alpha=1.0, beta=1.0, color="none", style_blend=None, literal_sum=True,
     )
 
 

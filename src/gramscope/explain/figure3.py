@@ -11,6 +11,10 @@ with 1/pixels, and the paper's printed α/β (1e-5 … 1e-2) give an almost unto
 here. Measured on tubingen × starry_night, the paper's look at α/β = 1e-3 needs
 α/β ≈ 1e-7 at 512 × 384 px. The figure uses the equivalent values for its own size and
 labels each column with the value actually used and the paper's value it stands for.
+
+By default (no ``literal_sum``) α/β states a ``reference_size``-px result's balance at
+every size, so the translation uses the pixels of the photo at that size, not the cell's:
+a column means the same in a 128-px cell and a 512-px print.
 """
 
 from __future__ import annotations
@@ -78,6 +82,13 @@ def canvas_pixels(content: Image.Image, size: int) -> int:
     return width * height
 
 
+def balance_pixels(content: Image.Image, options: StyleOptions) -> int:
+    """The pixel count whose balance α/β states: the result's own with the paper's literal
+    sum, else the photo's at ``reference_size`` (see the module docstring)."""
+    return canvas_pixels(content, options.size if options.literal_sum
+                         else options.reference_size)
+
+
 @dataclass
 class Figure3(Drawing):
     """The α/β × style-layers grid and how to draw it."""
@@ -91,7 +102,7 @@ class Figure3(Drawing):
 
     @property
     def pixels(self) -> int:
-        return canvas_pixels(self.content, self.options.size)
+        return balance_pixels(self.content, self.options)
 
     def column_label(self, ratio: float) -> str:
         return f"α/β = {ratio:.1e}\n(paper ≈ {paper_ratio_for(ratio, self.pixels):.0e})"
@@ -112,8 +123,10 @@ class Figure3(Drawing):
                 f"Each cell: white noise → {schedule(self.options)} L-BFGS steps "
                 f"({width}×{height} px at the end), content layer "
                 f"{', '.join(self.options.content_layers)}; rows match the style from conv1_1 "
-                "up to the named layer. α/β is the value used; L_content sums over pixels "
-                "and E_l does not, so the paper's value for the same look is shown in brackets."
+                "up to the named layer. α/β is the value used"
+                + (f" (a {self.options.reference_size}-px result's balance, at every size)"
+                   if not self.options.literal_sum else "")
+                + "; the paper's value for the same look is shown in brackets."
             ),
         )
 
@@ -129,7 +142,7 @@ def figure3_options(options: StyleOptions | None = None) -> StyleOptions:
 
 def default_ratios(content: ImageInput, options: StyleOptions) -> list[float]:
     """The four paper columns translated to this figure's canvas."""
-    pixels = canvas_pixels(as_image(content), options.size)
+    pixels = balance_pixels(as_image(content), options)
     return [equivalent_ratio(r, pixels) for r in PAPER_RATIOS]
 
 

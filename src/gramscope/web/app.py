@@ -56,7 +56,7 @@ CHART_EVERY_S = 2.0
 #: Long-side ceiling in the demo: one L-BFGS step at 1024 px takes ≈ 13 s on two cores.
 MAX_SIZE = 1024
 MAX_STEPS = 1000
-MAX_SCALES = 4
+MAX_SCALES = 6  # 'auto' at the largest size, 1024 px, has four
 #: The α/β slider's range in log₁₀: from all style (1e-12) to α = β.
 LOG_RATIO_RANGE = (-12, 0)
 #: Uploads above this are refused before decoding; 16 MP covers phone photos and a decoded
@@ -120,13 +120,13 @@ def load_upload(path: str | os.PathLike[str], max_pixels: int = MAX_UPLOAD_PIXEL
 
 
 def build_options(
-    base: StyleOptions, size: float, scales: float, steps: float, coarse_steps: float,
+    base: StyleOptions, size: float, scales: str | float, steps: float, coarse_steps: float,
     log_ratio: float, content_layers: Sequence[str], optimizer: str, seed: float, color: str,
     layer_weights: Sequence[float],
 ) -> StyleOptions:
     """The controls' values on top of ``base``; β stays, α = 10^log_ratio · β (as --ratio)."""
     return with_log_ratio(
-        base, log_ratio, size=int(size), scales=int(scales), steps=int(steps),
+        base, log_ratio, size=int(size), scales=scale_choice(scales), steps=int(steps),
         coarse_steps=int(coarse_steps), content_layers=tuple(content_layers or ()),
         style_layer_weights=tuple(float(w) for w in layer_weights), optimizer=optimizer,
         seed=int(seed), color=color,
@@ -610,28 +610,35 @@ def _stylize_tab(
     )
 
 
+def scale_choice(value: str | float) -> str | int:
+    """The scales control's value as an option: 'auto' or a number of scales."""
+    return "auto" if value == "auto" else int(value)
+
+
 def _controls(defaults: StyleOptions, max_size: int, image_every: int) -> types.SimpleNamespace:
     """The run's settings, each starting at ``defaults`` with its help from StyleOptions."""
     log_ratio = math.log10(defaults.ratio) if defaults.alpha > 0 else float(LOG_RATIO_RANGE[0])
-    scales = defaults.scales if isinstance(defaults.scales, int) else len(defaults.scales)
+    scales = (defaults.scales if isinstance(defaults.scales, int | str)
+              else len(defaults.scales))
     with gr.Column():
         size = gr.Slider(MIN_SIDE, max(max_size, defaults.size), value=defaults.size,
                          step=1, label="size (px, long side)", info=_help("size"),
                          elem_id="size")
         steps = gr.Slider(0, max(MAX_STEPS, defaults.steps), value=defaults.steps,
                           step=1, label="steps", info=_help("steps"), elem_id="steps")
-        scale_count = gr.Slider(1, max(MAX_SCALES, scales), value=scales, step=1,
-                                label="scales (coarse-to-fine)",
-                                info=f"{_help('scales')}; none below {MIN_SCALE} px",
-                                elem_id="scales")
+        choices = ["auto", *map(str, range(1, MAX_SCALES + 1))]
+        scale_count = gr.Dropdown(choices, value=str(scales), label="scales (coarse-to-fine)",
+                                  info=f"{_help('scales')}; none below {MIN_SCALE} px",
+                                  elem_id="scales")
         coarse_steps = gr.Slider(0, max(MAX_STEPS, defaults.coarse_steps),
                                  value=defaults.coarse_steps, step=1,
                                  label="steps at each coarser scale",
                                  info=_help("coarse_steps"), elem_id="coarse-steps")
         ratio = gr.Slider(*LOG_RATIO_RANGE, value=log_ratio, step=0.1,
                           label="log₁₀ α/β (content weight / style weight)",
-                          info="lower paints more; the same look needs a lower "
-                          "ratio at larger sizes (≈1e-6 at 128 px, 1e-7 at 512)",
+                          info="lower paints more; one value gives the same look at "
+                          f"every size (the balance of a {defaults.reference_size}-px result"
+                          "; the paper's literal sum would need a lower ratio when larger)",
                           elem_id="ratio")
         ratio_text = gr.Markdown(ratio_label(with_log_ratio(defaults, log_ratio)))
     with gr.Column():
