@@ -202,3 +202,15 @@ def test_unknown_choice_is_refused_by_the_parser_with_the_choices(image_files, c
 def test_a_bare_layer_name_means_that_one_layer():
     assert StyleOptions(content_layers="conv4_2").content_layers == ("conv4_2",)
     assert StyleOptions(style_layers="conv1_1").layer_weights == {"conv1_1": 1.0}
+
+
+def test_auto_scales_form_the_layout_at_the_same_size_from_512_px_up():
+    sizes = {size: StyleOptions(size=size).scale_sizes for size in (64, 256, 512, 700, 4096)}
+    assert sizes[64] == (64,)  # too small to halve (below MIN_AUTO_SCALE)
+    assert sizes[256] == (128, 256)  # below 512: from half the size
+    assert sizes[512] == (256, 512)
+    assert sizes[700] == (350, 700)
+    assert sizes[4096] == (256, 512, 1024, 2048, 4096)  # the 512-px picture, refined
+    assert StyleOptions(size=4096).steps_per_scale == (40, 40, 40, 40, 20)
+    with pytest.raises(OptionsError, match="'auto', a number or sizes"):
+        StyleOptions(scales="many")

