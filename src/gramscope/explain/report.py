@@ -73,8 +73,9 @@ PAPER_FIGURES = {
         figure3, figure3_options, "Content against style (the paper's Figure 3)",
         "Rows: the style matched on more and more layers; columns: α/β over four decades, "
         "from almost pure texture (left) to almost the photo (right). The values are those "
-        "used here; because L_content sums over pixels while E_l is normalised by size, "
-        "the paper's α/β for the same look is shown in brackets."),
+        "used here, by default each a 512-px result's balance at every size; with the "
+        "paper's exact formulas L_content sums over pixels while E_l is normalised by "
+        "size, so the paper's α/β for the same look is shown in brackets."),
 }
 
 
