@@ -206,7 +206,7 @@ def test_a_bare_layer_name_means_that_one_layer():
 
 def test_auto_scales_form_the_layout_at_the_same_size_from_512_px_up():
     sizes = {size: StyleOptions(size=size).scale_sizes for size in (64, 256, 512, 700, 4096)}
-    assert sizes[64] == (64,)  # too small to halve (below MIN_AUTO_SCALE)
+    assert sizes[64] == (64,)  # too small to halve (half would be below MIN_SCALE)
     assert sizes[256] == (128, 256)  # below 512: from half the size
     assert sizes[512] == (256, 512)
     assert sizes[700] == (350, 700)

