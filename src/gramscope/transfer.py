@@ -577,12 +577,16 @@ class RunInputs:
     masks: Masks | None = None
     coarse: Image.Image | None = None
 
-    def fit(self, inputs: ScaleInputs, alpha: float, long_side: int) -> Fit:
-        """The scale's objective, tiled when the final plan is and the scale is larger than
-        a tile."""
+    def guides(self, inputs: ScaleInputs) -> list[torch.Tensor] | None:
+        """Each mask at this scale's size, or None without masks."""
+        return None if self.masks is None else self.masks.guides(inputs.size, self.device)
+
+    def fit(self, inputs: ScaleInputs, alpha: float, long_side: int,
+            guides: list[torch.Tensor] | None) -> Fit:
+        """The scale's objective (``guides`` from :meth:`guides`), tiled when the final plan
+        is and the scale is larger than a tile."""
         tile = self.plan.tile_side
         use_tile = tile if tile is not None and inputs.pixels > tile * tile else None
-        guides = None if self.masks is None else self.masks.guides(inputs.size, self.device)
         styles, coarse = inputs.styles, None
         if self.coarse is not None:  # scale_inputs prepared it as the last painting
             styles, coarse = inputs.styles[:-1], inputs.styles[-1]
@@ -608,7 +612,8 @@ def _run_scales(
         paintings = run_inputs.styles + ([run_inputs.coarse] if run_inputs.coarse else [])
         inputs = scale_inputs(options, run_inputs.content, paintings, long_side, device)
         alpha = scale_alpha(options, run_inputs.content.size, scale, inputs.pixels)
-        fit = run_inputs.fit(inputs, alpha, long_side)
+        guides = run_inputs.guides(inputs)
+        fit = run_inputs.fit(inputs, alpha, long_side, guides)
         if image is None and run_inputs.masks is not None and run_inputs.masks.notes:
             fit.note = "; ".join(run_inputs.masks.notes)
         try:
@@ -629,8 +634,6 @@ def _run_scales(
             current.load(resume)
             at.step, first_step, resume = resume["step"], resume["step_in_scale"], None
         else:
-            guides = (None if run_inputs.masks is None
-                      else run_inputs.masks.guides(inputs.size, device))
             current = ScaleRun(objective, start_image(options, image, inputs, generator,
                                                       guides), options, history)
             first_step = 0
