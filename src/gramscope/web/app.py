@@ -56,7 +56,7 @@ CHART_EVERY_S = 2.0
 #: Long-side ceiling in the demo: one L-BFGS step at 1024 px takes ≈ 13 s on two cores.
 MAX_SIZE = 1024
 MAX_STEPS = 1000
-MAX_SCALES = 6  # 'auto' at the largest size, 1024 px, has four
+MAX_SCALES = 6  # 2048 px halved down to MIN_SCALE (64); a larger count stops there too
 #: The α/β slider's range in log₁₀: from all style (1e-12) to α = β.
 LOG_RATIO_RANGE = (-12, 0)
 #: Uploads above this are refused before decoding; 16 MP covers phone photos and a decoded
