@@ -24,9 +24,7 @@ if TYPE_CHECKING:
     from ..transfer import StepRecord
     from .figure3 import Figure3
     from .grams import GramViews
-    from .optimisers import OptimiserRace
     from .plotting import Drawing
-    from .pulls import PullMaps
     from .runner import OnStep
     from .shuffle import TileShuffle
 
@@ -125,18 +123,21 @@ def _check_png(path: Path, overwrite: bool) -> Path:
 
 def _draw(
     args: argparse.Namespace, what: str, make: Callable[..., Drawing],
-    steps: Callable[[StyleOptions], int] | None = None,
+    steps: Callable[[StyleOptions], int] | None = None, *, summarise: bool = False,
 ) -> int:
     """The shape every figure view shares: read the settings (and CONTENT STYLE when the
     view takes them), check the output before any work, call ``make(options, *images,
     on_step)`` under one progress bar over ``steps(options)`` optimiser steps (no bar
-    without ``steps``), save the figure and say where."""
+    without ``steps``), print the drawing's ``summary()`` if ``summarise``, save the
+    figure and say where."""
     options = options_from_args(args)
     images = _pair(args.images) if "images" in vars(args) else ()
     output = _check_png(args.output, args.overwrite)
     total = steps(options) if steps is not None else 0
     with StepBar(total, args.quiet or steps is None, what) as bar:
         drawing = make(options, *images, bar)
+        if summarise:
+            print(drawing.summary())
     drawing.save(output)
     print(f"wrote {output}")
     return 0
@@ -518,13 +519,9 @@ def cmd_optimisers(args: argparse.Namespace) -> int:
     if not (args.eta > 0 and args.eta < float("inf")):
         raise OptionsError(f"--eta must be a finite number more than zero, not {args.eta}")
 
-    def make(options: StyleOptions, content: Path, style: Path, bar: OnStep) -> OptimiserRace:
-        race = compare_optimisers(content, style, options, step_sizes={"gd": args.eta},
-                                  on_step=bar)
-        print(race.summary())
-        return race
-
-    return _draw(args, "optimisers", make, optimiser_steps)
+    return _draw(args, "optimisers", lambda options, content, style, bar: compare_optimisers(
+        content, style, options, step_sizes={"gd": args.eta}, on_step=bar), optimiser_steps,
+        summarise=True)
 
 
 def _add_pulls(subparsers: Any) -> None:
@@ -548,12 +545,8 @@ def _add_pulls(subparsers: Any) -> None:
 def cmd_pulls(args: argparse.Namespace) -> int:
     from .pulls import pull_maps, pulls_steps
 
-    def make(options: StyleOptions, content: Path, style: Path, bar: OnStep) -> PullMaps:
-        maps = pull_maps(content, style, options, at=args.at, on_step=bar)
-        print(maps.summary())
-        return maps
-
-    return _draw(args, "pulls", make, pulls_steps)
+    return _draw(args, "pulls", lambda options, content, style, bar: pull_maps(
+        content, style, options, at=args.at, on_step=bar), pulls_steps, summarise=True)
 
 
 def register(subparsers: Any) -> None:
