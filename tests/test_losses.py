@@ -75,6 +75,27 @@ def test_total_variation_by_hand():
     assert losses.total_variation(image).item() == 14.0
 
 
+def test_total_variation_chroma_weighs_colour_differences_only():
+    torch.manual_seed(0)
+    image = torch.rand(1, 3, 5, 6) * 255
+    plain = losses.total_variation(image)
+    assert losses.total_variation(image, chroma=1.0).item() == pytest.approx(plain.item())
+    # A grey picture (R = G = B) has no colour differences: any chroma weight leaves it be.
+    grey = image.mean(1, keepdim=True).expand(1, 3, 5, 6)
+    assert losses.total_variation(grey, chroma=30.0).item() == pytest.approx(
+        losses.total_variation(grey).item(), rel=1e-5)
+    # A picture of equal brightness everywhere (R + G + B constant) is all colour: ×chroma.
+    colour = torch.zeros(1, 3, 4, 4)
+    colour[:, 0, :, ::2] = 10.0
+    colour[:, 1, :, ::2] = -10.0
+    assert losses.total_variation(colour, chroma=30.0).item() == pytest.approx(
+        30 * losses.total_variation(colour).item(), rel=1e-5)
+    # In between: brightness + chroma × colour, the two adding up to the plain sum.
+    zero = losses.total_variation(image, chroma=0.0)
+    assert losses.total_variation(image, chroma=4.0).item() == pytest.approx(
+        zero.item() + 4 * (plain - zero).item(), rel=1e-5)
+
+
 def test_mean_std_error_zero_for_same_statistics_and_positive_otherwise():
     F = features([[1, 2, 3, 4], [0, 1, 0, 2]], 2, 2)
     shuffled = F.flip(-1)  # same per-channel statistics, other positions

@@ -32,7 +32,7 @@ def test_a_coarse_split_at_an_unknown_layer_is_refused():
 
 
 def test_raw_terms_and_their_weighted_parts_add_up(vgg, tiny_content, tiny_style):
-    options = StyleOptions(tv_weight=1e-3)
+    options = StyleOptions(tv_weight=1e-3, tv_chroma=10.0)
     image = to_tensor(tiny_content)
     objective = Objective(vgg, options, image.flip(-1), [to_tensor(tiny_style)], [1.0],
                           options.alpha)
@@ -47,6 +47,8 @@ def test_raw_terms_and_their_weighted_parts_add_up(vgg, tiny_content, tiny_style
         parts["content"] + options.beta * sum(parts["style"].values()) + parts["tv"], rel=1e-6)
     assert objective.optimised_total(raw).item() * objective.norm == pytest.approx(
         parts["total"], rel=1e-5)
+    assert parts["tv"] == pytest.approx(
+        1e-3 * losses.total_variation(image, chroma=10.0).item(), rel=1e-5)
 
 
 def test_the_literal_sum_is_the_papers_formula_and_the_default_weighs_a_512px_result(

@@ -64,6 +64,7 @@ API_CASES = [
     pytest.param({"beta": -math.inf}, "beta must be a finite number", id="beta-inf"),
     pytest.param({"beta": -1.0}, "beta must be a finite number zero or more", id="beta<0"),
     pytest.param({"tv_weight": -1.0}, "tv_weight must be a finite number", id="tv<0"),
+    pytest.param({"tv_chroma": -1.0}, "tv_chroma must be a finite number", id="tv_chroma<0"),
     pytest.param({"learning_rate": 0.0}, "learning_rate must be a finite number more than zero",
                  id="lr-0"),
     pytest.param({"style_scale": math.nan}, "style_scale must be a finite number more than zero",

@@ -107,9 +107,24 @@ def total_loss(content: Tensorish, style: Tensorish, alpha: float, beta: float) 
     return alpha * content + beta * style
 
 
-def total_variation(image: torch.Tensor) -> torch.Tensor:
+#: An orthonormal colour basis: grey (1, 1, 1)/√3 first, then two colour-difference axes.
+#: Being a rotation of RGB, squared differences in it sum to the RGB ones.
+GREY_CHROMA = torch.tensor([[1 / 3**0.5, 1 / 3**0.5, 1 / 3**0.5],
+                            [1 / 2**0.5, -1 / 2**0.5, 0.0],
+                            [1 / 6**0.5, 1 / 6**0.5, -2 / 6**0.5]])
+
+
+def total_variation(image: torch.Tensor, chroma: float = 1.0) -> torch.Tensor:
     """Σ (x_{i,j+1} − x_ij)² + (x_{i+1,j} − x_ij)²: not in the paper; an optional smoothness
-    prior (Mahendran & Vedaldi 2015) against high-frequency noise, off by default."""
+    prior (Mahendran & Vedaldi 2015) against high-frequency noise, off by default.
+
+    With ``chroma`` ≠ 1 the differences are taken in :data:`GREY_CHROMA` and those of the two
+    colour axes weighed by ``chroma``: the brightness term plus ``chroma`` × the colour term
+    (with 1, exactly the RGB sum)."""
+    if chroma != 1.0:
+        image = torch.einsum("ij,bjhw->bihw", GREY_CHROMA.to(image), image)
+        weights = image.new_tensor([1.0, chroma**0.5, chroma**0.5]).view(1, 3, 1, 1)
+        image = image * weights  # a difference of scaled values is the scaled difference
     dx = image[..., :, 1:] - image[..., :, :-1]
     dy = image[..., 1:, :] - image[..., :-1, :]
     return dx.pow(2).sum() + dy.pow(2).sum()

@@ -185,7 +185,8 @@ class Objective:
         )
         errors = {layer: self._style_error(layer, features[layer]) for layer in self.layer_weights}
         style = losses.style_loss(errors, self.layer_weights) if errors else zero
-        tv = losses.total_variation(image) if self.options.tv_weight else zero
+        tv = (losses.total_variation(image, self.options.tv_chroma) if self.options.tv_weight
+              else zero)
         beta, tv_weight = self.options.beta / self.norm, self.options.tv_weight / self.norm
         total = losses.total_loss(content, style, self.alpha / self.norm, beta) + tv_weight * tv
         (total * scale).backward()
@@ -217,7 +218,7 @@ class Objective:
             (surrogate * scale).backward()
         tv = torch.zeros((), device=image.device)
         if self.options.tv_weight:
-            tv = losses.total_variation(image)
+            tv = losses.total_variation(image, self.options.tv_chroma)
             (self.options.tv_weight / self.norm * tv * scale).backward()
         style = losses.style_loss(errors, self.layer_weights) if errors else tv.new_zeros(())
         return self._raw(content_total, style, tv, errors, image.device)

@@ -101,6 +101,10 @@ class StyleOptions:
     tv_weight: float = _opt(
         0.0, "total-variation weight; not in the paper, off by default (a smoothness prior)"
     )
+    tv_chroma: float = _opt(
+        1.0, "weight of colour differences in the total-variation term, relative to "
+        "brightness differences (1: plain RGB); above 1 smooths colour more than detail"
+    )
     style_blend: tuple[float, ...] | None = _opt(
         None, "blend weights when several style images are given (default: equal)"
     )
@@ -426,6 +430,7 @@ _CHECKS: tuple[tuple[str, Check], ...] = (
     ("seed", _seed),
     ("init", _init),
     ("tv_weight", _zero_or_more),
+    ("tv_chroma", _zero_or_more),
     ("style_scale", _more_than_zero),
     ("learning_rate", _optional(_more_than_zero)),
     ("style_blend", _optional(_blend_weights)),

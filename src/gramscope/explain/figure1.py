@@ -160,11 +160,13 @@ def measured_note(image: Image.Image, photo: Image.Image) -> str:
 # Departure from the paper, for Figure 1's content reconstructions only (the engine's
 # defaults do not change): the paper's method leaves the white-noise start's finest grain
 # wherever the layer is blind to it, so conv4_2 and conv5_2 panels come out covered in
-# magenta and green speckle. Two priors together remove it: the start noise is low-passed
-# (Gaussian, σ = SMOOTH_START_SIGMA px; the spread stays the white noise's 50 levels) and a
-# small total-variation term (Mahendran & Vedaldi 2015) is added. Measured at conv4_2,
-# 128 px, 150 L-BFGS steps on tubingen (fine-detail ratio to the photo: luminance, chroma;
-# PSNR; seconds on a shared CPU core):
+# magenta and green speckle. Three priors together remove it: the start noise is low-passed
+# (Gaussian, σ = SMOOTH_START_SIGMA px; the spread stays the white noise's 50 levels), and a
+# small total-variation term (Mahendran & Vedaldi 2015) is added whose colour differences
+# weigh PRIOR_TV_CHROMA times its brightness differences (natural photographs change colour
+# far less often than brightness; ``losses.total_variation``). Measured at conv4_2, 128 px,
+# 150 L-BFGS steps on tubingen (fine-detail ratio to the photo: luminance, chroma; PSNR;
+# seconds on a shared CPU core):
 #   paper (white noise)            4.8×  22×   11.3 dB  170 s
 #   TV 1e-5 / 1e-4 alone           1.8×  5.0×  13.5 dB / 0.66× 0.84× 15.0 dB (blurred)
 #   300 steps instead of 150       4.4×  22×   12.6 dB  180 s
@@ -172,11 +174,18 @@ def measured_note(image: Image.Image, photo: Image.Image) -> str:
 #   chroma blur between 10 rounds  4.8×  0.3×  12.4 dB  (luminance noise stays)
 #   low-passed start σ 4 px        2.0×  1.5×  12.0 dB
 #   σ 4 px + TV 1e-5               1.6×  1.4×  12.6 dB
-#   σ 4 px + TV 3e-5 (chosen)      1.3×  1.2×  12.7 dB   64 s
-# The chosen pair keeps the photo's own fine detail (ratio above 1) where TV alone at 1e-4
-# blurs below it and would credit the layer with a smoothness the prior supplied.
+#   σ 4 px + TV 3e-5               1.3×  1.2×  12.7 dB   64 s
+#   σ 4 px + TV 5e-5, chroma × 60  1.2×  0.2×  12.7 dB   31 s  (chosen)
+#   σ 4 px + TV 1e-4, chroma × 30  0.9×  0.2×  12.9 dB        (below the photo's detail)
+# The Laplacian is too fine to see what was left with TV 3e-5 alone: magenta and green
+# blotches on the layer's 8-px grid. Their energy in the 2–8 px band (difference of
+# Gaussians, σ 1 and 4 px, in YIQ chroma) was 3.0× the photo's; weighing colour 60× brings
+# it to 1.1×, and the luminance band from 1.3× to 1.2×. The chosen prior keeps the photo's
+# own fine detail (ratio above 1) where a stronger TV blurs below it and would credit the
+# layer with a smoothness the prior supplied.
 SMOOTH_START_SIGMA = 4.0
-PRIOR_TV_WEIGHT = 3e-5
+PRIOR_TV_WEIGHT = 5e-5
+PRIOR_TV_CHROMA = 60.0
 
 
 def smooth_noise(width: int, height: int, sigma: float, seed: int) -> Image.Image:
@@ -200,10 +209,13 @@ def smooth_noise(width: int, height: int, sigma: float, seed: int) -> Image.Imag
 def with_prior(settings: StyleOptions, canvas: tuple[int, int], folder: Path) -> StyleOptions:
     """``settings`` starting from :func:`smooth_noise` (written into ``folder``, as the
     engine reads a start image from a file) with the TV weight :data:`PRIOR_TV_WEIGHT`
-    (or the one given, if not zero)."""
+    and colour weight :data:`PRIOR_TV_CHROMA`, each unless ``settings`` gives its own (a
+    TV weight above zero, a colour weight other than 1)."""
     start = folder / "smooth_noise.png"
     smooth_noise(*canvas, SMOOTH_START_SIGMA, settings.seed).save(start)
-    return settings.replace(init=str(start), tv_weight=settings.tv_weight or PRIOR_TV_WEIGHT)
+    return settings.replace(
+        init=str(start), tv_weight=settings.tv_weight or PRIOR_TV_WEIGHT,
+        tv_chroma=PRIOR_TV_CHROMA if settings.tv_chroma == 1 else settings.tv_chroma)
 
 
 def reconstruct_content(
@@ -278,10 +290,13 @@ class Figure1(Drawing):
     def content_start(self) -> str:
         if not self.prior:
             return "white noise as in the paper, no prior"
-        tv = self.content_panels[0].options.tv_weight if self.content_panels else PRIOR_TV_WEIGHT
+        first = self.content_panels[0].options if self.content_panels else None
+        tv = first.tv_weight if first else PRIOR_TV_WEIGHT
+        chroma = first.tv_chroma if first else PRIOR_TV_CHROMA
+        colour = f", colour differences × {chroma:g}" if chroma != 1 else ""
         return (f"noise low-passed by a {SMOOTH_START_SIGMA:g}-px Gaussian with TV weight "
-                f"{tv:g} (a prior not in the paper, against the pixel noise a white-noise "
-                "start leaves; --no-prior shows that)")
+                f"{tv:g}{colour} (a prior not in the paper, against the pixel noise a "
+                "white-noise start leaves; --no-prior shows that)")
 
 
 def figure1_steps(options: StyleOptions | None = None) -> int:

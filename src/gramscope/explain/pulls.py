@@ -99,7 +99,7 @@ def term_gradients(
         values[term] = objective.parts(raw.tolist())["total"]
     if options.tv_weight > 0:
         x = image.detach().clone().requires_grad_(True)
-        tv = options.tv_weight * losses.total_variation(x)
+        tv = options.tv_weight * losses.total_variation(x, options.tv_chroma)
         tv.backward()
         assert x.grad is not None
         gradients[TV], values[TV] = x.grad.detach(), float(tv.detach())
