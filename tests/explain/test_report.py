@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import re
 from html.parser import HTMLParser
 
 import pytest
@@ -107,7 +108,10 @@ def test_optimisers_and_pulls_sections_reuse_the_result(tmp_path, tiny_content, 
     assert report_steps(TINY.replace(learning_rate=0.5), compare=False, optimisers=True) == 12
     page = index.read_text(encoding="utf-8")
     assert "Why L-BFGS?" in page and "Where each term pulls" in page
-    assert "step 0: content 0 %" in page  # the pulls at the photo, where content is at rest
+    # The pulls at the start, the photo recoloured: its layout is the photo's, so the content
+    # term barely pulls there (measured 1 % against conv5_1's 93 %).
+    first = re.search(r"step 0: content (\d+) %", page)
+    assert first is not None and int(first[1]) <= 3
     assert {"optimisers.png", "pulls.png"} <= {p.name for p in index.parent.iterdir()}
 
 
