@@ -56,7 +56,7 @@ class StyleOptions:
       512-px result at every size, so the same α/β gives the same look at 256 or 4096 px;
       the paper's literal sum over positions makes the content's weight grow with the
       pixel count (the photo vanishes when small and the painting when large).
-    - ``alpha``/``beta``: α/β = 4e-8 for that 512-px balance; with the paper's exact
+    - ``alpha``/``beta``: α/β = 8e-8 for that 512-px balance; with the paper's exact
       formulas its printed 1e-3 … 1e-4 leave the photo almost unchanged.
     - ``pooling``: max, as the network was trained; the paper averages for synthesis.
     - ``init``: the photo recoloured to the painting's colour statistics, which converges
@@ -86,7 +86,7 @@ class StyleOptions:
         None, "w_l for each style layer (paper: 1/number of layers)"
     )
     alpha: float = _opt(
-        4e-5, "content weight α (α/β: lower paints more; the default 4e-8 is a 512-px "
+        8e-5, "content weight α (α/β: lower paints more; the default 8e-8 is a 512-px "
         "result's balance, kept at every size unless --literal-sum; see the README)"
     )
     beta: float = _opt(1e3, "style weight β")
