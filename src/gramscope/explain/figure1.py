@@ -160,7 +160,7 @@ def measured_note(image: Image.Image, photo: Image.Image) -> str:
 # Departure from the paper, for Figure 1's content reconstructions only (the engine's
 # defaults do not change): the paper's method leaves the white-noise start's finest grain
 # wherever the layer is blind to it, so conv4_2 and conv5_2 panels come out covered in
-# magenta and green speckle. Three priors together remove it: the start noise is low-passed
+# magenta and green speckle. Two priors together remove it: the start noise is low-passed
 # (Gaussian, σ = SMOOTH_START_SIGMA px; the spread stays the white noise's 50 levels), and a
 # small total-variation term (Mahendran & Vedaldi 2015) is added whose colour differences
 # weigh PRIOR_TV_CHROMA times its brightness differences (natural photographs change colour
