@@ -212,6 +212,21 @@ def test_auto_scales_form_the_layout_at_the_same_size_from_512_px_up():
     assert sizes[512] == (256, 512)
     assert sizes[700] == (350, 700)
     assert sizes[4096] == (256, 512, 1024, 2048, 4096)  # the 512-px picture, refined
-    assert StyleOptions(size=4096).steps_per_scale == (40, 40, 40, 40, 20)
+    # From 512 px up the steps fall with the side: detail only, the layout is set.
+    assert StyleOptions(size=4096).steps_per_scale == (40, 20, 10, 5, 3)
+    assert StyleOptions(size=1024).steps_per_scale == (40, 20, 10)
+    assert StyleOptions(size=512).steps_per_scale == (40, 20)
+    assert StyleOptions(size=256).steps_per_scale == (40, 20)  # below 512: as given
     with pytest.raises(OptionsError, match="'auto', a number or sizes"):
         StyleOptions(scales="many")
+
+
+def test_taper_steps_follows_the_reference_size_and_can_be_switched_off():
+    assert StyleOptions(size=700).steps_per_scale == (40, 15)  # ceil(20 × 512 / 700)
+    assert StyleOptions(size=1024, reference_size=1024).steps_per_scale == (40, 40, 20)
+    assert StyleOptions(size=1024, steps=30).steps_per_scale == (40, 30, 15)
+    assert StyleOptions(size=4096, taper_steps=False).steps_per_scale == (40, 40, 40, 40, 20)
+    explicit = StyleOptions(size=1024, scales=(256, 512, 1024), coarse_steps=(7, 9), steps=4)
+    assert explicit.steps_per_scale == (7, 4, 2)  # the given counts below 512 px stay
+    # A single scale is the paper's plain method: its steps are the steps asked for.
+    assert StyleOptions(size=2048, scales=1, steps=200).steps_per_scale == (200,)

@@ -15,7 +15,7 @@ FAST = dict(size=48, scales=1, steps=25, init="content")  # content start: L_con
 
 def test_real_network_run_lowers_the_total_loss_by_a_large_factor(tiny_content, tiny_style):
     # α as when the factor was measured (5.2×): the test is about the optimiser; a larger α
-    # (the default 8e-5: 10180 → 2254, 4.5×) leaves more of the content term unpaid at 48 px.
+    # (8e-5: 10180 → 2254, 4.5×) leaves more of the content term unpaid at 48 px.
     result = gramscope.stylize(tiny_content, tiny_style, **FAST, alpha=2e-5)
     first, last = result.history[0], result.history[-1]
     assert len(result.history) == 25
