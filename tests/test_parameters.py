@@ -212,21 +212,22 @@ def test_auto_scales_form_the_layout_at_the_same_size_from_512_px_up():
     assert sizes[512] == (256, 512)
     assert sizes[700] == (350, 700)
     assert sizes[4096] == (256, 512, 1024, 2048, 4096)  # the 512-px picture, refined
-    # From 512 px up the steps fall with the side: detail only, the layout is set.
-    assert StyleOptions(size=4096).steps_per_scale == (40, 20, 10, 5, 3)
-    assert StyleOptions(size=1024).steps_per_scale == (40, 20, 10)
-    assert StyleOptions(size=512).steps_per_scale == (40, 20)
-    assert StyleOptions(size=256).steps_per_scale == (40, 20)  # below 512: as given
+    assert StyleOptions(size=4096).steps_per_scale == (40, 40, 40, 40, 20)
     with pytest.raises(OptionsError, match="'auto', a number or sizes"):
         StyleOptions(scales="many")
 
 
-def test_taper_steps_follows_the_reference_size_and_can_be_switched_off():
-    assert StyleOptions(size=700).steps_per_scale == (40, 15)  # ceil(20 × 512 / 700)
-    assert StyleOptions(size=1024, reference_size=1024).steps_per_scale == (40, 40, 20)
-    assert StyleOptions(size=1024, steps=30).steps_per_scale == (40, 30, 15)
-    assert StyleOptions(size=4096, taper_steps=False).steps_per_scale == (40, 40, 40, 40, 20)
-    explicit = StyleOptions(size=1024, scales=(256, 512, 1024), coarse_steps=(7, 9), steps=4)
-    assert explicit.steps_per_scale == (7, 4, 2)  # the given counts below 512 px stay
+def test_taper_steps_falls_with_the_side_from_the_reference_size_up():
+    def taper(**kw):
+        return StyleOptions(taper_steps=True, **kw).steps_per_scale
+
+    assert taper(size=4096) == (40, 20, 10, 5, 3)  # from 512 px: ceil(20 × 512 / side)
+    assert taper(size=1024) == (40, 20, 10)
+    assert taper(size=512) == (40, 20) and taper(size=256) == (40, 20)  # as without
+    assert taper(size=700) == (40, 15)  # ceil(20 × 512 / 700)
+    assert taper(size=1024, reference_size=1024) == (40, 40, 20)
+    assert taper(size=1024, steps=30) == (40, 30, 15)
+    explicit = taper(size=1024, scales=(256, 512, 1024), coarse_steps=(7, 9), steps=4)
+    assert explicit == (7, 4, 2)  # the given counts below 512 px stay
     # A single scale is the paper's plain method: its steps are the steps asked for.
-    assert StyleOptions(size=2048, scales=1, steps=200).steps_per_scale == (200,)
+    assert taper(size=2048, scales=1, steps=200) == (200,)

@@ -51,8 +51,7 @@ class StyleOptions:
 
     - ``scales`` (with ``coarse_steps`` and ``balance_scales``): coarse-to-fine from
       256–511 px (half the size below 512), doubling up to ``size``; the paper optimises
-      at one size (``scales=1``); ``taper_steps``: from 512 px up each scale takes fewer
-      steps (10 at 1024), so the layout set at 512 px keeps its balance.
+      at one size (``scales=1``).
     - ``literal_sum`` off (with ``reference_size``): L_content is weighed as for a
       512-px result at every size, so the same α/β gives the same look at 256 or 4096 px;
       the paper's literal sum over positions makes the content's weight grow with the
@@ -72,18 +71,18 @@ class StyleOptions:
         "the result's), a number of scales, or explicit long sides such as 128,256,512; "
         "1 is the paper's plain single-scale method",
     )
-    steps: int = _opt(20, "optimiser steps at the final scale; with --taper-steps, fewer "
-                      "on a final scale larger than --reference-size (see there)")
+    steps: int = _opt(20, "optimiser steps at the final scale (with --taper-steps, fewer "
+                      "on one larger than --reference-size)")
     coarse_steps: int | tuple[int, ...] = _opt(
         40, "optimiser steps at each coarser scale: one number for all, or one per coarse "
         "scale (smallest first)"
     )
     taper_steps: bool = _opt(
-        True, "in a multi-scale run, each scale from --reference-size up takes steps × "
-        "reference size / its long side (20, 10, 5, 3 steps at 512, 1024, 2048, 4096 px): "
-        "the layout is set by then and the larger scales only add detail; more steps there "
-        "let the style's finest layers wear the photo away and cost the most time. Off: "
-        "coarse-steps at every coarser scale and steps at the last"
+        False, "in a multi-scale run, each scale from --reference-size up takes steps × "
+        "reference size / its long side (20, 10, 5, 3 steps at 512, 1024, 2048, 4096 px) "
+        "instead of coarse-steps: half the time at 1024 px, but the first steps of a large "
+        "scale can overshoot and leave speckle that so few steps do not clear (measured: "
+        "bench/RESULTS.md)"
     )
     content_layers: tuple[str, ...] = _opt(
         PAPER_CONTENT_LAYERS, f"content layers (paper: {' '.join(PAPER_CONTENT_LAYERS)})"
@@ -215,10 +214,11 @@ class StyleOptions:
             counts = tuple(self.coarse_steps[:coarse]) + (self.steps,)
         if not self.taper_steps or coarse == 0:
             return counts
-        # Ours, optimisation only (the loss is unchanged): from the reference size up the
-        # steps fall with the side. Measured at 1024 px (bench/RESULTS.md): 20 steps there
-        # after 40 at 512 px move the judge's content score away from the photo by 0.04
-        # and take two thirds of the run; 10 after 20 keep the 512-px look.
+        # Ours, optimisation only (the loss is unchanged), off by default: from the
+        # reference size up the steps fall with the side. Measured at 1024 px
+        # (bench/RESULTS.md): 20 steps there after 40 at 512 px took the judge's content
+        # score 0.04 from the photo and two thirds of the run; 10 after 20 kept it in one
+        # run and left speckle from an overshooting first step in another.
         return tuple(
             math.ceil(self.steps * self.reference_size / side)
             if side >= self.reference_size else count
