@@ -25,9 +25,9 @@ def test_the_default_look_holds_across_two_sizes(looks, tiny_content, tiny_style
     # style is 0.075 (at α = 8e-5: 0.222 / 0.110 and 0.0478 / 0.0536; at 2e-5: 0.252 /
     # 0.184 and 0.0465 / 0.0497). The judge's content score itself depends on the size
     # (an 11-px SSIM window, a 2-px edge blur), and at 64 px conv4_2 is 8 × 6 positions,
-    # so the bound is loose; the previous default, whose photo
-    # vanished when small, scored 0.79 at 256 px against 0.54 at 512 px. The exact
-    # balance is tested in test_objective.py, and the look at 256–512 px in bench/RESULTS.md.
+    # so the bound is loose; the previous default, whose photo vanished when small, scored
+    # 0.79 at 256 px against 0.54 at 512 px. The exact balance is tested in
+    # test_objective.py, and the look at 256–512 px in bench/RESULTS.md.
     photo = judge(tiny_content, tiny_content, tiny_style, SMALL_JUDGE)
     small, large = looks[64], looks[96]
     assert abs(small["content"] - large["content"]) < 0.15, (small, large)
