@@ -14,7 +14,7 @@ from .errors import GramscopeError
 from .options import StyleOptions
 
 #: Bumped whenever the layout of a checkpoint changes.
-CHECKPOINT_VERSION = 1
+CHECKPOINT_VERSION = 2  # 2: L-BFGS state is DeviceLBFGS's on the CPU too
 
 
 def checkpoint_path(output: Path) -> Path:

@@ -153,13 +153,6 @@ def _pooled(styles: Sequence[torch.Tensor]) -> torch.Tensor:
     return torch.cat([s.reshape(1, 3, 1, -1) for s in styles], dim=-1)
 
 
-def device_lbfgs(image: torch.Tensor) -> bool:
-    """Whether L-BFGS runs as :class:`~gramscope.lbfgs.DeviceLBFGS` (no host round-trips)
-    rather than torch's: on a GPU, where each of torch's Python numbers is a device
-    synchronisation. On the CPU torch's costs nothing extra and keeps earlier images."""
-    return image.device.type != "cpu"
-
-
 class ScaleRun:
     """The optimiser's state at one scale: the image, the optimiser and the loss scale."""
 
@@ -174,15 +167,12 @@ class ScaleRun:
         self.parts: dict[str, Any] = {}
         self.optimizer: Any
         lr = options.step_size * lr_factor
-        if options.optimizer == "lbfgs" and device_lbfgs(self.image):
-            self.optimizer = DeviceLBFGS(self.image, lr=lr, history_size=history)
-        elif options.optimizer == "lbfgs":
+        if options.optimizer == "lbfgs":
             # One iteration per step() so that every step yields a record; the curvature
-            # history persists across calls, so this is one continuous L-BFGS run.
-            self.optimizer = torch.optim.LBFGS(
-                [self.image], lr=lr, max_iter=1, history_size=history, tolerance_grad=0.0,
-                tolerance_change=0.0,
-            )
+            # history persists across calls, so this is one continuous L-BFGS run. Ours on
+            # every device, not torch's: torch's first step, 1/‖g‖₁, is ≈ 0 at a large
+            # scale and its next step overshoots (speckle that 10 steps at 1024 px left).
+            self.optimizer = DeviceLBFGS(self.image, lr=lr, history_size=history)
         elif options.optimizer == "adam":
             self.optimizer = torch.optim.Adam([self.image], lr=lr)
         else:

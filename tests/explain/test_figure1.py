@@ -131,11 +131,12 @@ def test_prior_removes_the_pixel_noise_of_a_deep_reconstruction(vgg, tiny_conten
 
 
 def test_texture_synthesis_lowers_the_style_error(vgg, tiny_style):
-    options = tiny_options(size=48, steps=20)
+    options = tiny_options(size=48, steps=30)
     panel = synthesise_style(tiny_style, ["conv1_1", "conv2_1"], options, net=vgg)
     first, last = panel.history[0], panel.history[-1]
     assert set(last.style) == {"conv1_1", "conv2_1"} and last.content == 0.0
-    # Measured: 0.68 -> 0.024 in 20 steps (at 32 px conv2_1 is too small to settle as fast).
+    # Measured: 0.68 -> 0.022 in 30 steps, 0.069 in 20 (from noise the first 8 steps are
+    # cautious; at 32 px conv2_1 is too small to settle as fast).
     assert last.total < 0.1 * first.total
     assert panel.image.size == resize_long_side(tiny_style, 48).size
 

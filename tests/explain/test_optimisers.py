@@ -10,8 +10,8 @@ from PIL import Image
 from gramscope.explain.optimisers import OPTIMISERS, compare_optimisers, optimiser_steps
 from gramscope.options import StyleOptions
 
-# 20 steps: at 12, L-BFGS's cautious first steps (its first step is scaled by 1/|g|₁) still
-# leave it level with gd from a content start; by 20 it is about half of gd's loss.
+# 20 steps: at 12, L-BFGS's cautious first steps (measured with torch's first step, scaled
+# by 1/|g|₁) still left it level with gd from a content start; by 20 about half of gd's loss.
 TINY = StyleOptions(size=32, scales=1, steps=20)
 
 
