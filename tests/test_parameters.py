@@ -212,14 +212,17 @@ def test_auto_scales_form_the_layout_at_the_same_size_from_512_px_up():
     assert sizes[512] == (256, 512)
     assert sizes[700] == (350, 700)
     assert sizes[4096] == (256, 512, 1024, 2048, 4096)  # the 512-px picture, refined
-    assert StyleOptions(size=4096).steps_per_scale == (40, 40, 40, 40, 20)
+    assert StyleOptions(size=4096).steps_per_scale == (40, 20, 10, 5, 3)  # tapered
+    assert StyleOptions(size=4096, taper_steps=False).steps_per_scale == (40, 40, 40, 40, 20)
     with pytest.raises(OptionsError, match="'auto', a number or sizes"):
         StyleOptions(scales="many")
 
 
 def test_taper_steps_falls_with_the_side_from_the_reference_size_up():
     def taper(**kw):
-        return StyleOptions(taper_steps=True, **kw).steps_per_scale
+        return StyleOptions(**kw).steps_per_scale  # the default
+
+    assert StyleOptions().taper_steps is True
 
     assert taper(size=4096) == (40, 20, 10, 5, 3)  # from 512 px: ceil(20 × 512 / side)
     assert taper(size=1024) == (40, 20, 10)

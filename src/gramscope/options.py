@@ -78,11 +78,11 @@ class StyleOptions:
         "scale (smallest first)"
     )
     taper_steps: bool = _opt(
-        False, "in a multi-scale run, each scale from --reference-size up takes steps × "
+        True, "in a multi-scale run, each scale from --reference-size up takes steps × "
         "reference size / its long side (20, 10, 5, 3 steps at 512, 1024, 2048, 4096 px) "
-        "instead of coarse-steps: half the time at 1024 px, but the first steps of a large "
-        "scale can overshoot and leave speckle that so few steps do not clear (measured: "
-        "bench/RESULTS.md)"
+        "instead of coarse-steps: half the time at 1024 px and the layout of the 512-px "
+        "result kept (measured: bench/RESULTS.md); --no-taper-steps gives every coarse "
+        "scale coarse-steps"
     )
     content_layers: tuple[str, ...] = _opt(
         PAPER_CONTENT_LAYERS, f"content layers (paper: {' '.join(PAPER_CONTENT_LAYERS)})"
@@ -214,11 +214,12 @@ class StyleOptions:
             counts = tuple(self.coarse_steps[:coarse]) + (self.steps,)
         if not self.taper_steps or coarse == 0:
             return counts
-        # Ours, optimisation only (the loss is unchanged), off by default: from the
-        # reference size up the steps fall with the side. Measured at 1024 px
-        # (bench/RESULTS.md): 20 steps there after 40 at 512 px took the judge's content
-        # score 0.04 from the photo and two thirds of the run; 10 after 20 kept it in one
-        # run and left speckle from an overshooting first step in another.
+        # Ours, optimisation only (the loss is unchanged): from the reference size up the
+        # steps fall with the side, since the layout is formed there and the larger scales
+        # only refine it. Measured at 1024 px (bench/RESULTS.md): 20 steps there after 40 at
+        # 512 px took the judge's content score 0.04 from the photo and two thirds of the
+        # run; 10 after 20 kept it (speckle that torch's first step left is gone since the
+        # engine's own L-BFGS runs on the CPU too).
         return tuple(
             math.ceil(self.steps * self.reference_size / side)
             if side >= self.reference_size else count
