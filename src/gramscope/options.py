@@ -71,8 +71,8 @@ class StyleOptions:
         "the result's), a number of scales, or explicit long sides such as 128,256,512; "
         "1 is the paper's plain single-scale method",
     )
-    steps: int = _opt(20, "optimiser steps at the final scale (with --taper-steps, fewer "
-                      "on one larger than --reference-size)")
+    steps: int = _opt(20, "optimiser steps at the final scale (fewer on one larger than "
+                      "--reference-size, unless --no-taper-steps)")
     coarse_steps: int | tuple[int, ...] = _opt(
         40, "optimiser steps at each coarser scale: one number for all, or one per coarse "
         "scale (smallest first)"
