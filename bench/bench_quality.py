@@ -15,8 +15,12 @@ process, beside gramscope's run, and its 200-step time is that process's wall ti
 the remaining steps at the probe's seconds per step (read from pastiche's own per-step
 clock). A missing reference is made on the spot (≈ 3 min at 256 px, 10–15 at 512).
 
+Rows of an earlier report for the same sizes are kept for the pairs not run now (when
+its judge settings were the same), so pairs can be added one at a time; each row records
+the gramscope version, date and threads that made it. ``--fresh`` drops them.
+
 Usage: python bench/bench_quality.py [--sizes 256 512 1024] [--pairs NAME ...]
-       [--no-pastiche] [--out bench/results]
+       [--no-pastiche] [--fresh] [--out bench/results]
 """
 
 from __future__ import annotations
@@ -152,10 +156,24 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--pairs", nargs="+", default=[p.name for p in PAIRS],
                         help="names from bench/pairs.py (photo-painting)")
     parser.add_argument("--no-pastiche", dest="pastiche", action="store_false")
+    parser.add_argument("--fresh", action="store_true",
+                        help="drop the rows an earlier run of the same sizes left in the "
+                        "report (kept by default when its judge was the same)")
     parser.add_argument("--out", type=Path, default=Path("bench/results"))
     parser.add_argument("--work", type=Path, default=Path("bench/work/quality"),
                         help="full-size pictures (not committed)")
     return parser.parse_args()
+
+
+def kept_rows(previous: dict | None, settings: JudgeSettings,
+              measuring: set[tuple[str, int]]) -> list[dict]:
+    """The rows of an earlier report to keep beside this run's: those of pairs and sizes
+    not measured now, if it used the same judge (its scores are then comparable). So
+    pairs can be measured one at a time as their references are made."""
+    if not previous or previous.get("judge") != settings.to_dict():
+        return []
+    return [row for row in previous.get("rows", [])
+            if (row["pair"], row["size"]) not in measuring]
 
 
 def main() -> None:
@@ -163,6 +181,10 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     args.work.mkdir(parents=True, exist_ok=True)
     settings = JudgeSettings()
+    path = args.out / f"quality_{'_'.join(map(str, args.sizes))}.json"
+    previous = None if args.fresh or not path.is_file() else json.loads(path.read_text())
+    measuring = {(name, size) for name in args.pairs for size in args.sizes}
+    kept = kept_rows(previous, settings, measuring)
     report: dict = {"judge": settings.to_dict(), "torch_threads": torch.get_num_threads(),
                     "gramscope": version(), "rows": []}
     for name in args.pairs:
@@ -173,12 +195,16 @@ def main() -> None:
             print(f"skipping {name}: {missing}", file=sys.stderr)
             continue
         for size in args.sizes:
-            report["rows"].append(measure(pair, size, args, settings))
+            row = measure(pair, size, args, settings)
+            row["run"] = {"gramscope": version(), "date": time.strftime("%Y-%m-%d"),
+                          "torch_threads": torch.get_num_threads()}
+            report["rows"].append(row)
             # Written after every row: a crash late in a long run keeps what was measured.
-            (args.out / f"quality_{'_'.join(map(str, args.sizes))}.json").write_text(
-                json.dumps(report, indent=1))
+            path.write_text(json.dumps({**report, "rows": kept + report["rows"]}, indent=1))
             print(table(report["rows"][-1:]).splitlines()[-1], flush=True)
-    print(table(report["rows"]))
+    if kept:
+        print(f"kept from {path}: {len(kept)} earlier rows (pairs and sizes not run now)")
+    print(table(kept + report["rows"]))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,39 @@
+"""bench_quality's report: rows of pairs not run now are kept, if the judge was the same."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from bench.judge import JudgeSettings
+
+BENCH = Path(__file__).parents[2] / "bench"
+
+
+@pytest.fixture(scope="module")
+def kept_rows():
+    sys.path.insert(0, str(BENCH))  # bench_quality imports its neighbours by bare name
+    try:
+        from bench_quality import kept_rows
+    finally:
+        sys.path.remove(str(BENCH))
+    return kept_rows
+
+
+def _row(pair: str, size: int) -> dict:
+    return {"pair": pair, "size": size, "gramscope": {"content": 0.1, "style": 0.05}}
+
+
+def test_rows_of_pairs_not_run_now_are_kept(kept_rows):
+    settings = JudgeSettings()
+    previous = {"judge": settings.to_dict(),
+                "rows": [_row("a-x", 1024), _row("b-y", 1024), _row("b-y", 512)]}
+    kept = kept_rows(previous, settings, {("b-y", 1024)})
+    assert [(r["pair"], r["size"]) for r in kept] == [("a-x", 1024), ("b-y", 512)]
+
+
+def test_a_report_made_with_another_judge_is_not_mixed_in(kept_rows):
+    previous = {"judge": JudgeSettings(size=256).to_dict(), "rows": [_row("a-x", 1024)]}
+    assert kept_rows(previous, JudgeSettings(), {("b-y", 1024)}) == []
+    assert kept_rows(None, JudgeSettings(), set()) == []
