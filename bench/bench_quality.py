@@ -170,7 +170,8 @@ def kept_rows(previous: dict | None, settings: JudgeSettings,
     """The rows of an earlier report to keep beside this run's: those of pairs and sizes
     not measured now, if it used the same judge (its scores are then comparable). So
     pairs can be measured one at a time as their references are made."""
-    if not previous or previous.get("judge") != settings.to_dict():
+    # Compared as JSON gives it back (its tuples are lists there).
+    if not previous or previous.get("judge") != json.loads(json.dumps(settings.to_dict())):
         return []
     return [row for row in previous.get("rows", [])
             if (row["pair"], row["size"]) not in measuring]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -27,8 +28,9 @@ def _row(pair: str, size: int) -> dict:
 
 def test_rows_of_pairs_not_run_now_are_kept(kept_rows):
     settings = JudgeSettings()
-    previous = {"judge": settings.to_dict(),
-                "rows": [_row("a-x", 1024), _row("b-y", 1024), _row("b-y", 512)]}
+    written = {"judge": settings.to_dict(),
+               "rows": [_row("a-x", 1024), _row("b-y", 1024), _row("b-y", 512)]}
+    previous = json.loads(json.dumps(written))  # as read back from the report file
     kept = kept_rows(previous, settings, {("b-y", 1024)})
     assert [(r["pair"], r["size"]) for r in kept] == [("a-x", 1024), ("b-y", 512)]
 
