@@ -1,10 +1,11 @@
-"""Pictures of gramscope and pastiche 1.6.0, graded by a judge the optimiser does not see.
+"""Pictures of gramscope and pastiche 1.6.0, graded by judges the optimiser does not see.
 
 For each photo × painting pair (bench/pairs.py) and size, runs gramscope's default
 (``gramscope.stylize(photo, painting, size=N)``, in this process), scores it, pastiche
-1.6.0's 200-step picture and the untouched photo with bench/judge.py (content: 1 − SSIM
-and edge correlation against the photo; style: sliced Wasserstein distance of colour
-patches to the painting; lower = closer for both), prints a table and writes
+1.6.0's 200-step picture and the untouched photo with the network judge bench/netjudge.py
+(VGG-16; content: LPIPS to the photo; style: sliced Wasserstein distance of its features
+to the painting's; lower = closer for both), and with bench/judge.py beside it as a second
+opinion (pixel statistics: SSIM and edges; colour patches), prints a table and writes
 bench/results/quality_<sizes>.json and one side-by-side JPEG per pair and size
 (photo | pastiche-200 | gramscope).
 
@@ -37,6 +38,7 @@ import torch
 from PIL import Image
 
 import gramscope
+import netjudge
 from gramscope.version import version
 from judge import JudgeSettings, judge
 from make_references import PASTICHE_STEPS, make, pastiche_command, reference_path
@@ -92,12 +94,18 @@ def side_by_side(pictures: list[Path], size: int, output: Path) -> None:
     sheet.save(output, quality=90)
 
 
+def scores(picture: Path, photo: Path, painting: Path, settings: JudgeSettings) -> dict:
+    """The network judge's scores, with judge.py's under ``pixel``."""
+    return {**netjudge.judge(picture, photo, painting),
+            "pixel": judge(picture, photo, painting, settings)}
+
+
 def measure(pair: Pair, size: int, args: argparse.Namespace,
             settings: JudgeSettings) -> dict:
     """One table row: the photo, pastiche-200 and gramscope at ``size``, each judged."""
     photo, painting = pair.paths()
     row: dict = {"pair": pair.name, "size": size,
-                 "photo": judge(photo, photo, painting, settings)}
+                 "photo": scores(photo, photo, painting, settings)}
     pictures = [photo]
     if args.pastiche:
         reference = reference_path(pair, size)
@@ -105,11 +113,11 @@ def measure(pair: Pair, size: int, args: argparse.Namespace,
             make(pair, size, threads=None)
         row["pastiche"] = {**pastiche_seconds(photo, painting, size, args.work),
                            "steps": PASTICHE_STEPS, "picture": reference.name,
-                           **judge(reference, photo, painting, settings)}
+                           **scores(reference, photo, painting, settings)}
         pictures.append(reference)
     output = args.work / f"{pair.name}_{size}_gramscope.png"
     row["gramscope"] = {"seconds": run_gramscope(photo, painting, size, output),
-                        **judge(output, photo, painting, settings)}
+                        **scores(output, photo, painting, settings)}
     pictures.append(output)
     if args.pastiche:
         row["time_ratio"] = row["gramscope"]["seconds"] / row["pastiche"]["seconds"]
@@ -127,23 +135,25 @@ def verdict(row: dict) -> list[str]:
 
 
 def table(rows: list[dict]) -> str:
-    """Markdown: pair × size, then seconds / content / style for each picture."""
+    """Markdown: pair × size, then for each picture seconds, the network judge's content /
+    style, and judge.py's (pixel) content / style."""
     tools = [t for t in ("photo", "pastiche", "gramscope") if any(t in r for r in rows)]
     compared = "pastiche" in tools and "gramscope" in tools
     header = "| pair | size | " + " | ".join(
-        f"{t} s | {t} content | {t} style" for t in tools) + (
+        f"{t} s | {t} content | {t} style | {t} pixel c / s" for t in tools) + (
         " | time gramscope / pastiche | gramscope no worse on |" if compared else " |")
-    lines = [header, "|" + " --- |" * (2 + 3 * len(tools) + 2 * compared)]
+    lines = [header, "|" + " --- |" * (2 + 4 * len(tools) + 2 * compared)]
     for row in rows:
         cells = [row["pair"], str(row["size"])]
         for tool in tools:
-            scores = row.get(tool)
-            if scores is None:
-                cells += ["", "", ""]
+            found = row.get(tool)
+            if found is None:
+                cells += ["", "", "", ""]
                 continue
-            seconds = scores.get("seconds")
+            seconds, pixel = found.get("seconds"), found["pixel"]
             cells += ["" if seconds is None else f"{seconds:.0f}",
-                      f"{scores['content']:.3f}", f"{scores['style']:.4f}"]
+                      f"{found['content']:.3f}", f"{found['style']:.4f}",
+                      f"{pixel['content']:.3f} / {pixel['style']:.4f}"]
         if compared:
             cells += verdict(row)
         lines.append("| " + " | ".join(cells) + " |")
@@ -165,13 +175,18 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
+def judges(settings: JudgeSettings) -> dict:
+    """Both judges' settings, as recorded in a report."""
+    return {"net": netjudge.DEFAULT.to_dict(), "pixel": settings.to_dict()}
+
+
 def kept_rows(previous: dict | None, settings: JudgeSettings,
               measuring: set[tuple[str, int]]) -> list[dict]:
     """The rows of an earlier report to keep beside this run's: those of pairs and sizes
-    not measured now, if it used the same judge (its scores are then comparable). So
+    not measured now, if it used the same judges (its scores are then comparable). So
     pairs can be measured one at a time as their references are made."""
     # Compared as JSON gives it back (its tuples are lists there).
-    if not previous or previous.get("judge") != json.loads(json.dumps(settings.to_dict())):
+    if not previous or previous.get("judge") != json.loads(json.dumps(judges(settings))):
         return []
     return [row for row in previous.get("rows", [])
             if (row["pair"], row["size"]) not in measuring]
@@ -186,7 +201,7 @@ def main() -> None:
     previous = None if args.fresh or not path.is_file() else json.loads(path.read_text())
     measuring = {(name, size) for name in args.pairs for size in args.sizes}
     kept = kept_rows(previous, settings, measuring)
-    report: dict = {"judge": settings.to_dict(), "torch_threads": torch.get_num_threads(),
+    report: dict = {"judge": judges(settings), "torch_threads": torch.get_num_threads(),
                     "gramscope": version(), "rows": []}
     for name in args.pairs:
         pair = pair_named(name)
