@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 
 from gramscope.image import read_metadata
+from gramscope.options import StyleOptions
 
 QUICK = ["--size", "40", "--scales", "1", "--steps", "3", "-q"]
 
@@ -27,16 +28,21 @@ def gramscope(*args: str, cwd: Path | None = None) -> subprocess.CompletedProces
 def test_stylize_writes_a_png_with_its_parameters_and_a_sidecar(image_files, tmp_path):
     content, style = image_files
     out = tmp_path / "result.png"
-    done = gramscope("stylize", str(content), str(style), "-o", str(out), *QUICK, "--seed", "7")
+    done = gramscope("stylize", str(content), str(style), "-o", str(out), *QUICK, "--seed", "7",
+                     "--strength", "2")
     assert done.returncode == 0, done.stderr
     assert f"wrote {out} (40x30)" in done.stdout
     with Image.open(out) as im:
         assert im.format == "PNG" and im.size == (40, 30)
     meta = read_metadata(out)
     assert meta["options"]["steps"] == 3 and meta["seed"] == 7
+    # The strength is recorded beside the α given, which it divides but does not replace.
+    assert meta["options"]["strength"] == 2.0
+    assert meta["options"]["alpha"] == StyleOptions().alpha
     assert meta["weights"]["sha256"].startswith("c34748d2")
     assert meta["versions"]["torch"] and meta["steps_done"] == 3 and not meta["interrupted"]
     sidecar = json.loads(out.with_name("result.png.json").read_text())
+    assert sidecar["options"] == meta["options"]
     assert [r["step"] for r in sidecar["history"]] == [1, 2, 3]
     assert set(sidecar["history"][0]["style"]) == {"conv1_1", "conv2_1", "conv3_1", "conv4_1",
                                                    "conv5_1"}
@@ -104,6 +110,16 @@ def test_bad_option_values_are_one_line_errors(tmp_path, image_files):
     line = one_line_error(gramscope("stylize", str(content), str(style), "-o",
                                     str(tmp_path / "o.png"), *QUICK, "--style-layers", "conv9_1"))
     assert "unknown layer" in line
+
+
+@pytest.mark.parametrize("value", ["0", "nan"])
+def test_an_impossible_strength_is_a_one_line_error(tmp_path, image_files, value):
+    content, style = image_files
+    out = tmp_path / "o.png"
+    line = one_line_error(gramscope("stylize", str(content), str(style), "-o", str(out),
+                                    *QUICK, "--strength", value))
+    assert line.startswith("gramscope: error: strength must be a finite number more than zero")
+    assert not out.exists()
 
 
 def test_samples_by_name_and_help(tmp_path):

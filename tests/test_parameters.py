@@ -63,6 +63,16 @@ API_CASES = [
     pytest.param({"beta": math.nan}, "beta must be a finite number", id="beta-nan"),
     pytest.param({"beta": -math.inf}, "beta must be a finite number", id="beta-inf"),
     pytest.param({"beta": -1.0}, "beta must be a finite number zero or more", id="beta<0"),
+    pytest.param({"strength": 0.0}, "strength must be a finite number more than zero, not 0.0",
+                 id="strength-0"),
+    pytest.param({"strength": -2.0}, "strength must be a finite number more than zero",
+                 id="strength<0"),
+    pytest.param({"strength": math.nan}, "strength must be a finite number more than zero, "
+                 "not nan", id="strength-nan"),
+    pytest.param({"strength": math.inf}, "strength must be a finite number", id="strength-inf"),
+    pytest.param({"strength": "2"}, "strength must be a finite number", id="strength-string"),
+    pytest.param({"alpha": 1e300, "strength": 1e-10}, r"alpha / strength \(1e\+300 / 1e-10\) "
+                 "is beyond floating point", id="strength-overflows-alpha"),
     pytest.param({"tv_weight": -1.0}, "tv_weight must be a finite number", id="tv<0"),
     pytest.param({"tv_chroma": -1.0}, "tv_chroma must be a finite number", id="tv_chroma<0"),
     pytest.param({"learning_rate": 0.0}, "learning_rate must be a finite number more than zero",
@@ -154,6 +164,10 @@ CLI_CASES = [
     pytest.param(["--scales", ""], "scales",
                  id="scales-empty"),
     pytest.param(["--ratio", "-1"], "--ratio", id="ratio<0"),
+    pytest.param(["--strength", "0"], "strength must be a finite number more than zero, not 0.0",
+                 id="strength-0"),
+    pytest.param(["--strength", "nan"], "strength must be a finite number more than zero, "
+                 "not nan", id="strength-nan"),
     pytest.param(["--seed", str(2**70)], "seed", id="seed-huge"),
     pytest.param(["--init", "no-such-start.png"], "no-such-start.png", id="init-missing"),
     pytest.param(["--alpha", "0", "--beta", "0"], "zero", id="alpha-beta-0"),
@@ -234,3 +248,59 @@ def test_taper_steps_falls_with_the_side_from_the_reference_size_up():
     assert explicit == (7, 4, 2)  # the given counts below 512 px stay
     # A single scale is the paper's plain method: its steps are the steps asked for.
     assert taper(size=2048, scales=1, steps=200) == (200,)
+
+
+# ---- style strength ---------------------------------------------------------------------
+
+def test_strength_divides_the_content_weight_and_nothing_else():
+    default = StyleOptions()
+    assert default.strength == 1.0
+    # Strength 1 is exactly the α given (the default look, bit for bit).
+    for alpha in (default.alpha, 0.1 + 0.2, 5e-324, 0.0):
+        assert StyleOptions(alpha=alpha).content_weight == alpha
+    doubled = StyleOptions(strength=2)
+    assert doubled.content_weight == default.alpha / 2
+    assert (doubled.alpha, doubled.beta) == (default.alpha, default.beta)
+    assert doubled.ratio == pytest.approx(default.alpha / default.beta / 2, rel=1e-15)
+    quarter = StyleOptions(alpha=3e-4, beta=2.0, strength=0.25)
+    assert quarter.content_weight == pytest.approx(1.2e-3) and quarter.ratio == pytest.approx(6e-4)
+
+
+def test_ratio_and_alpha_compose_with_strength_on_the_command_line():
+    parser = cli.build_parser()
+
+    def options(*flags):
+        return cli.options_from_args(parser.parse_args(["stylize", *flags]))
+
+    ratio = options("--ratio", "1e-6", "--beta", "50", "--strength", "4")
+    assert ratio.alpha == pytest.approx(5e-5) and ratio.strength == 4.0
+    assert ratio.ratio == pytest.approx(2.5e-7)  # α/β given, divided by the strength
+    alpha = options("--alpha", "3e-4", "--strength", "2")
+    assert alpha.content_weight == pytest.approx(1.5e-4)
+    assert options().strength == 1.0 and options().alpha == StyleOptions().alpha
+
+
+def test_the_same_strength_weighs_content_the_same_at_every_size():
+    """The engine's content weight per position (scale_alpha) times the positions it sums
+    over: one number at 256 and 512 px for one strength (the reference_size balance), the
+    strength's share of it, and four times larger at 512 px with the literal sum."""
+    from gramscope.memory import pixels_at
+    from gramscope.transfer import scale_alpha
+
+    photo = (1024, 768)
+
+    def weight(size: int, **extra) -> float:
+        options = StyleOptions(size=size, **extra)
+        final = len(options.scale_sizes) - 1
+        pixels = pixels_at(photo, size)
+        return scale_alpha(options, photo, final, pixels) * pixels
+
+    reference = pixels_at(photo, StyleOptions().reference_size)
+    for strength in (0.5, 2.0):
+        at_256, at_512 = weight(256, strength=strength), weight(512, strength=strength)
+        assert at_256 == pytest.approx(at_512, rel=1e-12)
+        assert at_512 == pytest.approx(StyleOptions().alpha / strength * reference, rel=1e-12)
+        literal_256 = weight(256, strength=strength, literal_sum=True)
+        literal_512 = weight(512, strength=strength, literal_sum=True)
+        assert literal_512 == pytest.approx(4 * literal_256, rel=1e-12)
+    assert weight(512, strength=2.0) == pytest.approx(weight(512) / 2, rel=1e-12)

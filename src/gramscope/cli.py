@@ -116,7 +116,8 @@ def add_style_options(parser: argparse.ArgumentParser, *, skip: Sequence[str] = 
     if "alpha" not in skip:
         group.add_argument(
             "--ratio", type=float, default=None, metavar="X",
-            help="α/β in one number: sets α = X·β (β keeps its value)",
+            help="α/β in one number, for experts: sets α = X·β (β keeps its value); "
+            "--strength still divides it",
         )
 
 

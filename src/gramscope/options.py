@@ -57,7 +57,9 @@ class StyleOptions:
       the paper's literal sum over positions makes the content's weight grow with the
       pixel count (the photo vanishes when small and the painting when large).
     - ``alpha``/``beta``: α/β = 1.6e-7 for that 512-px balance; with the paper's exact
-      formulas its printed 1e-3 … 1e-4 leave the photo almost unchanged.
+      formulas its printed 1e-3 … 1e-4 leave the photo almost unchanged. ``strength``
+      (ours, not the paper's) states the balance on one scale: the content weight used is
+      α/strength (:attr:`content_weight`), so strength 1 uses α exactly as given.
     - ``pooling``: max, as the network was trained; the paper averages for synthesis.
     - ``init``: the photo recoloured to the painting's colour statistics, which converges
       in far fewer steps; the paper's figures start from white noise.
@@ -93,9 +95,16 @@ class StyleOptions:
     style_layer_weights: tuple[float, ...] | None = _opt(
         None, "w_l for each style layer (paper: 1/number of layers)"
     )
+    strength: float = _opt(
+        1.0, "style strength S, the knob to turn: larger paints more (less of the photo), 2 "
+        "is twice the style relative to content and 1 the default look (the content weight "
+        "used is α/S, β unchanged); the same S gives the same look at every size, since "
+        "L_content is weighed as for a --reference-size result (not with --literal-sum)"
+    )
     alpha: float = _opt(
-        1.6e-4, "content weight α (α/β: lower paints more; the default 1.6e-7 is a 512-px "
-        "result's balance, kept at every size unless --literal-sum; see the README)"
+        1.6e-4, "content weight α, for experts (--strength divides it; α/β: lower paints "
+        "more), stating a --reference-size result's balance at every size unless "
+        "--literal-sum; see the README"
     )
     beta: float = _opt(1e3, "style weight β")
     reference_size: int = _opt(
@@ -238,13 +247,21 @@ class StyleOptions:
         return self.learning_rate or DEFAULT_LEARNING_RATES[self.optimizer]
 
     @property
+    def content_weight(self) -> float:
+        """The content weight the loss uses, α/strength, before the engine weighs it for the
+        size (:func:`gramscope.transfer.scale_alpha`): the one place strength is turned into
+        a weight. At strength 1 it is α exactly (x/1.0 == x in floating point)."""
+        return self.alpha / self.strength
+
+    @property
     def ratio(self) -> float:
-        """α/β (infinite when β is zero)."""
-        return self.alpha / self.beta if self.beta else math.inf
+        """α/β in use: :attr:`content_weight` over β (infinite when β is zero)."""
+        return self.content_weight / self.beta if self.beta else math.inf
 
     def with_ratio(self, ratio: float, **changes: Any) -> StyleOptions:
         """The same options with α = ``ratio``·β (β keeps its value, or the one in
-        ``changes``): the one place α/β is turned into α."""
+        ``changes``): the one place α/β is turned into α. Strength still divides it, so
+        the α/β in use is ``ratio``/strength."""
         if not (isinstance(ratio, int | float) and math.isfinite(ratio) and ratio >= 0):
             raise OptionsError(f"the ratio α/β must be a finite number zero or more, not {ratio}")
         beta = changes.pop("beta", self.beta)
@@ -260,6 +277,12 @@ class StyleOptions:
         checks in :data:`_CHECKS` order."""
         for name, check in _CHECKS:
             check(self, name)
+
+
+def describe_balance(options: StyleOptions) -> str:
+    """'strength 2 (α/β = 8.0e-08)': the balance as captions and status lines state it,
+    the strength first and the α/β it puts in use after it."""
+    return f"strength {options.strength:g} (α/β = {options.ratio:.1e})"
 
 
 #: Coarse-to-fine never starts below this long side: smaller, conv5_1 sees almost nothing.
@@ -407,6 +430,13 @@ def _something_to_optimise(options: StyleOptions, name: str) -> None:
         )
 
 
+def _content_weight_in_range(options: StyleOptions, name: str) -> None:
+    weight = options.content_weight
+    if not math.isfinite(weight) or (weight == 0 and options.alpha > 0):
+        raise OptionsError(f"alpha / strength ({options.alpha} / {options.strength}) is "
+                           "beyond floating point; give a strength nearer 1")
+
+
 def _seed(options: StyleOptions, name: str) -> None:
     seed = options.seed
     if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**63:
@@ -449,6 +479,8 @@ _CHECKS: tuple[tuple[str, Check], ...] = (
     ("style_layer_weights", _optional(_one_weight_per_layer)),
     ("alpha", _zero_or_more),
     ("beta", _zero_or_more),
+    ("strength", _more_than_zero),
+    ("strength", _content_weight_in_range),
     ("beta", _something_to_optimise),
     ("seed", _seed),
     ("init", _init),

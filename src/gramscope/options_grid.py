@@ -1,7 +1,8 @@
 """A Cartesian grid of settings: every combination of a few axes' values, one
 :class:`~gramscope.options.StyleOptions` per cell.
 
-The paper's Figure 3 is such a grid (rows: growing sets of style layers; columns: α/β);
+The paper's Figure 3 is such a grid (rows: growing sets of style layers; columns: the
+balance of content and style, here the style strength);
 ``gramscope explain figure3`` and ``gramscope sweep`` both build their cells here.
 """
 
@@ -15,8 +16,12 @@ from typing import Any
 from .errors import OptionsError
 from .options import StyleOptions
 
-#: Pseudo-field of an axis: α/β, applied after every other setting so it uses the cell's β.
-RATIO = "ratio"
+#: The paper's Figure 3 columns in the strength scale, the default of ``explain figure3``
+#: and the sweep's example: around the default look (1), a factor of four apart.
+#: Departure: the paper's columns run the other way (α/β rising, from almost pure texture
+#: to almost the photo) over three decades; here strength rises to the right, and the
+#: figure labels each column with the paper's α/β for its look.
+FIGURE3_STRENGTHS = (0.25, 1.0, 4.0, 16.0)
 
 
 @dataclass(frozen=True)
@@ -35,9 +40,9 @@ class Cell:
     options: StyleOptions
 
 
-def ratio_axis(ratios: Sequence[float]) -> Axis:
-    """α/β values; α = ratio·β with each cell's β (as ``--ratio`` does for one run)."""
-    return Axis("alpha/beta", tuple((f"{r:g}", {RATIO: r}) for r in ratios))
+def strength_axis(strengths: Sequence[float]) -> Axis:
+    """Style strengths (``StyleOptions.strength``): each divides the cell's α."""
+    return Axis("strength", tuple((f"{s:g}", {"strength": s}) for s in strengths))
 
 
 def style_layers_axis(layer_sets: Sequence[Sequence[str]]) -> Axis:
@@ -47,12 +52,10 @@ def style_layers_axis(layer_sets: Sequence[Sequence[str]]) -> Axis:
 
 
 def apply(base: StyleOptions, overrides: dict[str, Any]) -> StyleOptions:
-    """``base`` with ``overrides``; α/β last, and ``size`` following explicit ``scales``."""
-    changes = {k: v for k, v in overrides.items() if k != RATIO}
+    """``base`` with ``overrides``, ``size`` following explicit ``scales``."""
+    changes = dict(overrides)
     if isinstance(changes.get("scales"), tuple) and "size" not in changes:
         changes["size"] = changes["scales"][-1]
-    if RATIO in overrides:
-        return base.with_ratio(overrides[RATIO], **changes)
     return base.replace(**changes)
 
 
@@ -62,7 +65,7 @@ def grid(base: StyleOptions, axes: Sequence[Axis]) -> list[Cell]:
     Each cell is validated here, so an impossible combination is reported before any work.
     """
     if not axes:
-        raise OptionsError("give at least one axis: --alpha-beta, --style-layers or --vary")
+        raise OptionsError("give at least one axis: --strength, --style-layers or --vary")
     cells = []
     for combination in itertools.product(*(axis.values for axis in axes)):
         overrides: dict[str, Any] = {}
@@ -70,9 +73,5 @@ def grid(base: StyleOptions, axes: Sequence[Axis]) -> list[Cell]:
             overrides.update(change)
         labels = tuple(f"{axis.name}={label}" for axis, (label, _) in
                        zip(axes, combination, strict=True))
-        options = apply(base, overrides)
-        if RATIO in overrides:
-            labels = tuple(f"{label} (alpha={options.alpha:.3g})" if label.startswith(
-                "alpha/beta=") else label for label in labels)
-        cells.append(Cell(labels, options))
+        cells.append(Cell(labels, apply(base, overrides)))
     return cells

@@ -277,8 +277,9 @@ def scale_inputs(
 def scale_alpha(
     options: StyleOptions, content_size: tuple[int, int], scale: int, pixels: int
 ) -> float:
-    """α at one scale of the schedule."""
-    alpha = options.alpha
+    """The content weight at one scale of the schedule: ``options.content_weight``
+    (α/strength) weighed for the pixels of this scale."""
+    alpha = options.content_weight
     sizes = options.scale_sizes
     if not options.literal_sum:
         # Departure (named option, the default): L_content sums over positions while E_l

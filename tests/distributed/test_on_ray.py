@@ -53,20 +53,21 @@ def test_a_sweep_grid_runs_in_parallel_and_makes_one_labelled_sheet(image_files,
     content, style = image_files
     sheet = tmp_path / "grid.png"
     code = main(["sweep", str(content), str(style), "-o", str(sheet), *quick, *ON_RAY,
-                 "--style-layers", "conv1_1", "conv1_1,conv2_1", "--alpha-beta", "1e-5,1e-3"])
+                 "--style-layers", "conv1_1", "conv1_1,conv2_1", "--strength", "0.5,2"])
     assert code == 0, capsys.readouterr().err
     cells = read_metadata(sheet)["sweep"]
     assert [c["labels"] for c in cells] == [
-        ["style layers=conv1_1", "alpha/beta=1e-05 (alpha=0.01)"],
-        ["style layers=conv1_1", "alpha/beta=0.001 (alpha=1)"],
-        ["style layers=conv1_1+conv2_1", "alpha/beta=1e-05 (alpha=0.01)"],
-        ["style layers=conv1_1+conv2_1", "alpha/beta=0.001 (alpha=1)"],
+        ["style layers=conv1_1", "strength=0.5"],
+        ["style layers=conv1_1", "strength=2"],
+        ["style layers=conv1_1+conv2_1", "strength=0.5"],
+        ["style layers=conv1_1+conv2_1", "strength=2"],
     ]
     for cell in cells:
         made = read_metadata(cell["output"])
-        assert made["options"]["alpha"] == cell["options"]["alpha"]
+        assert made["options"]["strength"] == cell["options"]["strength"]
         assert made["options"]["style_layers"] == cell["options"]["style_layers"]
-    assert cells[0]["options"]["alpha"] == pytest.approx(1e-5 * 1e3)
+    assert [c["options"]["strength"] for c in cells] == [0.5, 2.0, 0.5, 2.0]
+    assert {c["options"]["alpha"] for c in cells} == {StyleOptions().alpha}  # α as given
 
 
 def write_test_video(path: Path, frames: int, fps: int) -> None:

@@ -10,26 +10,31 @@ from gramscope.distributed.sweep import (
     contact_sheet,
     field_axis,
     grid,
-    ratio_axis,
+    strength_axis,
     style_layers_axis,
 )
 from gramscope.errors import OptionsError
 from gramscope.options import StyleOptions
 
 
-def test_the_grid_is_cartesian_with_the_last_axis_fastest_and_labels_the_alpha_used():
-    base = StyleOptions(beta=1e3)
+def test_the_grid_is_cartesian_with_the_last_axis_fastest_and_labels_the_strength():
+    base = StyleOptions(alpha=1e-3, beta=1e3)
     cells = grid(base, [style_layers_axis([["conv1_1"], ["conv1_1", "conv2_1"]]),
-                        ratio_axis([1e-5, 1e-3])])
+                        strength_axis([0.5, 4])])
     assert [c.options.style_layers for c in cells] == [
         ("conv1_1",), ("conv1_1",), ("conv1_1", "conv2_1"), ("conv1_1", "conv2_1")]
-    assert [c.options.alpha for c in cells] == pytest.approx([1e-2, 1.0, 1e-2, 1.0])
-    assert cells[1].labels == ("style layers=conv1_1", "alpha/beta=0.001 (alpha=1)")
+    assert [c.options.strength for c in cells] == [0.5, 4.0, 0.5, 4.0]
+    assert [c.options.content_weight for c in cells] == pytest.approx([2e-3, 2.5e-4] * 2)
+    assert {c.options.alpha for c in cells} == {1e-3}  # α as given; the strength divides it
+    assert cells[1].labels == ("style layers=conv1_1", "strength=4")
 
 
-def test_alpha_over_beta_uses_each_cells_own_beta():
-    cells = grid(StyleOptions(), [ratio_axis([1e-4]), field_axis("beta", ["10", "1e4"])])
-    assert [c.options.alpha for c in cells] == pytest.approx([1e-3, 1.0])
+def test_strength_divides_each_cells_own_alpha_and_is_checked_up_front():
+    cells = grid(StyleOptions(), [strength_axis([2]), field_axis("alpha", ["1e-3", "1e-1"])])
+    assert [c.options.content_weight for c in cells] == pytest.approx([5e-4, 5e-2])
+    assert field_axis("strength", ["0.5"]).values == (("0.5", {"strength": 0.5}),)
+    with pytest.raises(OptionsError, match="strength must be a finite number more than zero"):
+        grid(StyleOptions(), [strength_axis([1, 0])])
 
 
 def test_vary_parses_values_like_the_cli_and_rejects_what_it_would():

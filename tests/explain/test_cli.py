@@ -55,7 +55,7 @@ def test_figure3_command(image_files, tmp_path):
     content, style = image_files
     out = tmp_path / "f3.png"
     assert main(["explain", "figure3", str(content), str(style), "-o", str(out),
-                 "--style-layers", "conv1_1,conv2_1", "--ratios", "1e-6,1e-4",
+                 "--style-layers", "conv1_1,conv2_1", "--strengths", "0.5,2",
                  "--content-layers", "conv2_2", *FAST]) == 0
     assert Image.open(out).size[0] > 200
 

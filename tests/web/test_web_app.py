@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import threading
 import time
 import warnings
@@ -15,7 +14,14 @@ from PIL import Image
 from gramscope.errors import InputImageError
 from gramscope.image import read_metadata
 from gramscope.options import StyleOptions
-from gramscope.web.app import UPLOAD, RunControls, build_app, build_options, load_upload
+from gramscope.web.app import (
+    UPLOAD,
+    RunControls,
+    balance_label,
+    build_app,
+    build_options,
+    load_upload,
+)
 
 TINY = StyleOptions(size=48, scales=1, steps=4)
 
@@ -33,31 +39,50 @@ def test_controls_start_at_the_style_options_defaults():
     assert _component(demo, "steps").value == defaults.steps
     assert _component(demo, "coarse-steps").value == defaults.coarse_steps
     assert _component(demo, "scales").value == str(defaults.scales)
-    assert _component(demo, "ratio").value == pytest.approx(
-        math.log10(defaults.alpha / defaults.beta))
+    strength = _component(demo, "strength")
+    assert strength.value == defaults.strength
+    # Stepped so that the default look is a position of its own, with room on both sides.
+    assert strength.minimum < 1 < strength.maximum
+    assert ((1 - strength.minimum) / strength.step).is_integer()
+    assert "larger paints more" in strength.label
+    assert _component(demo, "balance").value == balance_label(defaults)
     weights = [b.value for b in demo.blocks.values()
                if isinstance(b, gr.Slider) and str(b.label).startswith("w ")]
     assert weights == list(defaults.layer_weights.values())
 
 
 def test_controls_follow_other_starting_options():
-    demo = build_app(StyleOptions(size=2048, steps=3000, alpha=1e-3, beta=1.0))
+    start = StyleOptions(size=2048, steps=3000, alpha=1e-3, beta=1.0, strength=12)
+    demo = build_app(start)
     size, steps = _component(demo, "size"), _component(demo, "steps")
     assert (size.value, steps.value) == (2048, 3000)
     assert size.maximum >= 2048 and steps.maximum >= 3000  # a slider must hold its value
-    assert _component(demo, "ratio").value == pytest.approx(-3)
+    strength = _component(demo, "strength")
+    assert strength.value == 12 and strength.maximum >= 12
+    assert "α/β = 8.3e-05" in _component(demo, "balance").value  # 1e-3 / 12 / 1
 
 
 def test_build_options_maps_the_controls():
-    base = StyleOptions(beta=50.0, pooling="avg")
-    options = build_options(base, 128.0, 2.0, 7.0, 3.0, -6.0, ["conv3_2"], "adam", 4.0,
+    base = StyleOptions(alpha=2e-4, beta=50.0, pooling="avg")
+    options = build_options(base, 128.0, 2.0, 7.0, 3.0, 2.0, ["conv3_2"], "adam", 4.0,
                             "luminance", [0.5, 0, 0, 0, 0.25])
-    assert options.alpha == pytest.approx(1e-6 * 50.0) and options.beta == 50.0
+    # The slider is the strength: α and β stay the starting ones, the weight used halves.
+    assert options.strength == 2.0 and (options.alpha, options.beta) == (2e-4, 50.0)
+    assert options.content_weight == pytest.approx(1e-4)
     assert options.scale_sizes == (64, 128) and options.steps_per_scale == (3, 7)
     assert options.content_layers == ("conv3_2",)
     assert options.layer_weights["conv1_1"] == 0.5 and options.layer_weights["conv5_1"] == 0.25
     assert (options.optimizer, options.seed, options.color) == ("adam", 4, "luminance")
     assert options.pooling == "avg"  # settings without a control keep the starting value
+
+
+def test_the_api_names_the_strength_and_starts_it_at_the_default():
+    info = build_app(TINY).get_api_info()["named_endpoints"]
+    for endpoint in ("/stylize", "/pulls"):
+        (strength,) = [p for p in info[endpoint]["parameters"]
+                       if p["parameter_name"] == "strength"]
+        assert strength["parameter_default"] == TINY.strength == 1.0
+        assert strength["label"].startswith("style strength")
 
 
 def test_run_controls_are_per_session():
@@ -100,7 +125,7 @@ def test_a_bad_upload_warns_in_the_preview_and_fails_a_run_with_a_message(tmp_pa
         shown, choice, kept = demo.preview("tubingen", str(upload))
     assert (shown, choice, kept) == (None, UPLOAD, None)  # switched to the upload, cleared it
     assert any("song.mp3" in str(w.message) for w in caught)
-    run = demo.stylize(None, UPLOAD, str(upload), "starry_night", None, 48, 1, 2, 0, -6,
+    run = demo.stylize(None, UPLOAD, str(upload), "starry_night", None, 48, 1, 2, 0, 1,
                        ["conv4_2"], "lbfgs", 0, "none", 1, 0.2, 0.2, 0.2, 0.2, 0.2)
     with pytest.raises(gr.Error, match="song.mp3"):
         next(run)
@@ -117,7 +142,7 @@ PAINTINGS = {"painting_1": "starry_night", "upload_1": None, "painting_2": "woma
 def _regions_run(demo, editor, mask=None, steps: int = 2) -> list[tuple]:
     """Every yield of a tiny run at 48 px with the regions panel's values."""
     return list(demo.stylize(None, "tubingen", None, "starry_night", None, 48, 1, steps, 0,
-                             -6, ["conv4_2"], "lbfgs", 0, "none", 1, *WEIGHTS,
+                             1, ["conv4_2"], "lbfgs", 0, "none", 1, *WEIGHTS,
                              regions=editor, mask=mask, **PAINTINGS))
 
 
@@ -149,7 +174,7 @@ def test_painted_regions_run_one_painting_each_and_keep_the_masks():
 def test_an_unpainted_editor_runs_the_one_painting_everywhere():
     demo = build_app(TINY).demo_state
     frames = _regions_run(demo, _editor(painted=False))
-    assert frames[0][2].startswith("starting: α/β") and "→" not in frames[0][2]
+    assert frames[0][2].startswith("starting: strength 1 (α/β = ") and "→" not in frames[0][2]
     metadata = read_metadata(frames[-1][3])
     assert metadata["styles"] == ["sample:starry_night"] and "masks" not in metadata
 
@@ -158,7 +183,7 @@ def test_a_bad_mask_is_its_one_line_message(tmp_path: Path):
     demo = build_app(TINY).demo_state
     black = tmp_path / "black.png"
     Image.new("L", (64, 48), 0).save(black)
-    run = demo.stylize(None, "tubingen", None, "starry_night", None, 48, 1, 2, 0, -6,
+    run = demo.stylize(None, "tubingen", None, "starry_night", None, 48, 1, 2, 0, 1,
                        ["conv4_2"], "lbfgs", 0, "none", 1, *WEIGHTS, regions=_editor(True),
                        mask=str(black), **PAINTINGS)
     message = "mask upload:black.png is all black: it puts its style nowhere"
@@ -184,7 +209,7 @@ def test_a_new_photo_clears_the_strokes():
 
 def _arguments(served, steps: int) -> tuple:
     """The /stylize inputs in order: samples, then size … image_every, then each w_l."""
-    return ("tubingen", None, "starry_night", None, served.options.size, "1", steps, 0, -6.0,
+    return ("tubingen", None, "starry_night", None, served.options.size, "1", steps, 0, 2.0,
             ["conv4_2"], "lbfgs", 0, "none", served.image_every,
             *served.options.layer_weights.values())
 
@@ -214,7 +239,8 @@ def test_api_streams_pictures_and_delivers_the_png(served):
         assert im.format == "PNG" and max(im.size) == served.options.size
     metadata = read_metadata(download)
     assert metadata["options"]["steps"] == steps
-    assert metadata["options"]["alpha"] == pytest.approx(1e-6 * StyleOptions().beta)
+    assert metadata["options"]["strength"] == 2.0  # the slider, as the API sent it
+    assert metadata["options"]["alpha"] == StyleOptions().alpha
     assert metadata["content"] == "sample:tubingen" and metadata["interrupted"] is False
 
 
@@ -276,18 +302,18 @@ def test_explain_tabs_draw_from_the_chosen_images(tiny_content):
     assert "conv1_1" in grams.texts[0].get_text() and "E_l" in grams.texts[0].get_text()
 
 
-def test_pulls_tab_maps_the_chosen_images_at_the_stylize_ratio():
+def test_pulls_tab_maps_the_chosen_images_at_the_stylize_strength():
     from matplotlib.figure import Figure
 
     demo = build_app(TINY).demo_state
-    figure = demo.pulls(32, 2, "content", -6.0, "tubingen", None, "starry_night", None)
+    figure = demo.pulls(32, 2, "content", 2.0, "tubingen", None, "starry_night", None)
     assert isinstance(figure, Figure)
     assert figure.texts[0].get_text().startswith("Where each term pulls")
     labels = [ax.get_ylabel() for ax in figure.axes]
     assert "step 0 (start)" in labels and "step 2 (end)" in labels
     assert "Σ|∇| = 0.00e+00" in [ax.get_xlabel() for ax in figure.axes]  # content at rest
     with pytest.raises(gr.Error, match="steps must be a whole number"):
-        demo.pulls(32, -1, "content", -6.0, "tubingen", None, "starry_night", None)
+        demo.pulls(32, -1, "content", 2.0, "tubingen", None, "starry_night", None)
 
 
 def test_reconstruction_streams_from_noise_and_stops(tiny_content):

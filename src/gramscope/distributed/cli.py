@@ -15,6 +15,7 @@ from typing import Any
 from ..cli import add_style_options, options_from_args
 from ..errors import OptionsError
 from ..options import PAPER_STYLE_LAYERS
+from ..options_grid import FIGURE3_STRENGTHS
 from .executors import DEFAULT_RETRIES, Backend, Summary, make_backend, print_summary
 
 
@@ -102,9 +103,8 @@ def _add_sweep(subparsers: Any) -> None:
         description="Stylise CONTENT after STYLE for every combination of the given values "
         "and draw them on one labelled sheet (the last axis across, the others down). "
         f"The paper's Figure 3: --style-layers {_growing_layer_sets()} "
-        "--alpha-beta 1e-5,1e-4,1e-3,1e-2 "
-        "(with this project's exact loss formulas the paper's look needs α/β near 1e-7 at "
-        "512 px; the labels show the values used).",
+        f"--strength {','.join(f'{s:g}' for s in FIGURE3_STRENGTHS)} (style strength, as in "
+        "stylize: the content weight used is α/strength; the title shows α and β).",
     )
     parser.add_argument("content", metavar="CONTENT")
     parser.add_argument("styles", nargs="+", metavar="STYLE")
@@ -113,15 +113,16 @@ def _add_sweep(subparsers: Any) -> None:
                         "(default: sweep.png)")
     parser.add_argument("--style-layers", dest="style_layer_sets", nargs="+", metavar="LAYERS",
                         help="one grid value per argument, each a comma-separated layer list")
-    parser.add_argument("--alpha-beta", type=_ratios, metavar="R,R,…",
-                        help="α/β values (α = R·β, β as given)")
+    parser.add_argument("--strength", dest="strengths", type=_strengths, metavar="S,S,…",
+                        help="style strengths, across (each divides α, as --strength does "
+                        "for one image; without it every cell has the default strength)")
     parser.add_argument("--vary", nargs="+", action="append", metavar=("SETTING", "VALUE"),
                         help="another axis: a style option and its values, e.g. "
                         "--vary style_scale 0.5 1 2 (repeatable)")
     parser.add_argument("--overwrite", action="store_true",
                         help="redo every cell and replace the sheet")
     _add_run_options(parser)
-    add_style_options(parser, skip=("style_layers",))
+    add_style_options(parser, skip=("style_layers", "strength"))
     parser.set_defaults(handler=cmd_sweep)
 
 
@@ -131,20 +132,20 @@ def _growing_layer_sets() -> str:
     return " ".join(",".join(PAPER_STYLE_LAYERS[:k]) for k in range(1, len(PAPER_STYLE_LAYERS) + 1))
 
 
-def _ratios(text: str) -> list[float]:
+def _strengths(text: str) -> list[float]:
     try:
         values = [float(part) for part in text.replace(",", " ").split()]
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}"
                                          ) from None
     if not values:
-        raise argparse.ArgumentTypeError("give at least one α/β value")
+        raise argparse.ArgumentTypeError("give at least one strength")
     return values
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     from ..image import load_image
-    from .sweep import field_axis, grid, ratio_axis, run_sweep, style_layers_axis
+    from .sweep import field_axis, grid, run_sweep, strength_axis, style_layers_axis
 
     axes = []
     if args.style_layer_sets:
@@ -155,9 +156,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         if len(vary) < 2:
             raise OptionsError(f"--vary {vary[0]}: give the setting and at least one value")
         axes.append(field_axis(vary[0], vary[1:]))
-    if args.alpha_beta:
-        # Across, as in the paper's Figure 3.
-        axes.append(ratio_axis(args.alpha_beta))
+    if args.strengths:
+        # Across, as the balance is in the paper's Figure 3.
+        axes.append(strength_axis(args.strengths))
     options = options_from_args(args)
     grid(options, axes)  # an impossible combination fails before any work starts
     content = _images([args.content])[0]

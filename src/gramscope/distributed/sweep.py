@@ -1,10 +1,10 @@
 """``gramscope sweep``: a Cartesian grid of settings, one job per cell, one contact sheet.
 
 The paper's Figure 3 is such a grid: rows add style layers (conv1_1, then up to conv2_1, …,
-conv5_1), columns move α/β (1e-5 … 1e-2). The cells come from :mod:`gramscope.options_grid`,
-as Figure 3's do; this module parses ``--vary`` axes, runs the cells and draws the sheet.
-Every label on the sheet shows the value actually used, including α when it was set
-through α/β.
+conv5_1), columns move the balance of content and style (here ``--strength``, the style
+strength). The cells come from :mod:`gramscope.options_grid`, as Figure 3's do; this module
+parses ``--vary`` axes, runs the cells and draws the sheet. Every label on the sheet shows
+a value actually used, and the title the settings every cell shares (α and β among them).
 """
 
 from __future__ import annotations
@@ -20,13 +20,13 @@ from PIL import Image, ImageDraw, ImageFont
 
 from ..errors import OptionsError
 from ..options import StyleOptions
-from ..options_grid import RATIO, Axis, Cell, grid, ratio_axis, style_layers_axis
+from ..options_grid import Axis, Cell, grid, strength_axis, style_layers_axis
 from .executors import Backend, Summary, execute
 from .jobs import ImageJob
 
 __all__ = [
-    "Axis", "Cell", "contact_sheet", "field_axis", "grid", "plan_sweep", "ratio_axis",
-    "run_sweep", "style_layers_axis",
+    "Axis", "Cell", "contact_sheet", "field_axis", "grid", "plan_sweep", "run_sweep",
+    "strength_axis", "style_layers_axis",
 ]
 
 
@@ -123,9 +123,7 @@ def contact_sheet(
 def _title(content: Path, styles: Sequence[Path], base: StyleOptions, axes: Sequence[Axis]) -> str:
     """Inputs and the settings every cell shares (those an axis changes are on the labels)."""
     varied = {key for axis in axes for _, change in axis.values for key in change}
-    if RATIO in varied:
-        varied.add("alpha")
-    names = ["size", "coarse_steps", "steps", "alpha", "beta"]
+    names = ["size", "coarse_steps", "steps", "strength", "alpha", "beta"]
     if len(base.scale_sizes) == 1:
         names.remove("coarse_steps")  # a single scale has no coarse steps
     shared = [f"{name.replace('_', ' ')} {getattr(base, name):g}" for name in names

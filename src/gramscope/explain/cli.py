@@ -169,11 +169,13 @@ def _with_masks(images: Sequence[str], masks: int) -> tuple[Path, list[Path]]:
 # ---- views ---------------------------------------------------------------------------
 
 #: Flags a figure sets itself (each run switches terms on and off).
-_FIGURE1_FIXED = ("alpha", "beta", "init", "style_layer_weights", "style_blend", "color",
-                  "style_scale", "style_representation", "balance_scales", "reference_size")
-# Figure 3 translates the paper's α/β itself (figure3.balance_pixels), from the default
-# reference size or, with --literal-sum, from the cell's own pixels.
-_FIGURE3_FIXED = ("alpha", "style_layer_weights", "style_blend", "reference_size")
+_FIGURE1_FIXED = ("alpha", "beta", "strength", "init", "style_layer_weights", "style_blend",
+                  "color", "style_scale", "style_representation", "balance_scales",
+                  "reference_size")
+# Figure 3's columns set the strength; the paper's α/β in each label is translated
+# (figure3.balance_pixels) from the default reference size or, with --literal-sum, from
+# the cell's own pixels.
+_FIGURE3_FIXED = ("strength", "style_layer_weights", "style_blend", "reference_size")
 # Each column puts all of the style weight on one layer of one image.
 _LAYERS_FIXED = ("style_layer_weights", "style_blend")
 
@@ -289,19 +291,21 @@ def cmd_figure1(args: argparse.Namespace) -> int:
 
 
 def _add_figure3(subparsers: Any) -> None:
+    from ..options_grid import FIGURE3_STRENGTHS
     from .figure3 import FIGURE3_DEFAULTS
 
     parser = subparsers.add_parser(
-        "figure3", help="the paper's Figure 3: α/β against the style layers",
+        "figure3", help="the paper's Figure 3: style strength against the style layers",
         description="Stylise CONTENT after STYLE for every growing subset of --style-layers "
-        "(rows) and every α/β (columns), as one labelled PNG. α/β default to the paper's "
-        "1e-5 … 1e-2 translated to this canvas size (see the figure's footnote).",
+        "(rows) and every style strength (columns), as one labelled PNG. Each column is "
+        "labelled with its strength, the α/β it puts in use and the paper's α/β for the same "
+        "look (see the figure's footnote).",
     )
     _common(parser, "figure3.png", "the figure (PNG)")
-    parser.add_argument("--ratios", type=_numbers(float, "numbers such as 1e-8,1e-6"),
-                        default=None, metavar="R,R,…",
-                        help="α/β of each column, as used (default: the paper's four columns "
-                        "translated to this size)")
+    parser.add_argument("--strengths", type=_numbers(float, "numbers such as 0.5,1,2"),
+                        default=None, metavar="S,S,…",
+                        help="the style strength of each column, as --strength in stylize "
+                        f"(default: {','.join(f'{s:g}' for s in FIGURE3_STRENGTHS)})")
     add_style_options(parser, skip=_FIGURE3_FIXED)
     _with_defaults(parser, FIGURE3_DEFAULTS)
     _size_by_device(parser)
@@ -309,15 +313,16 @@ def _add_figure3(subparsers: Any) -> None:
 
 
 def cmd_figure3(args: argparse.Namespace) -> int:
+    from ..options_grid import FIGURE3_STRENGTHS
     from .figure1 import growing_subsets
-    from .figure3 import PAPER_RATIOS, figure3, figure3_steps
+    from .figure3 import figure3, figure3_steps
 
     def make(options: StyleOptions, content: Path, style: Path, bar: OnStep) -> Figure3:
         return figure3(content, style, options, subsets=growing_subsets(options.style_layers),
-                       ratios=args.ratios, on_step=bar)
+                       strengths=args.strengths, on_step=bar)
 
     def steps(options: StyleOptions) -> int:
-        columns = len(args.ratios) if args.ratios else len(PAPER_RATIOS)
+        columns = len(args.strengths) if args.strengths else len(FIGURE3_STRENGTHS)
         return figure3_steps(options, len(growing_subsets(options.style_layers)), columns)
 
     return _draw(_cell_size(args), "figure 3", make, steps)

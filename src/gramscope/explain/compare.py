@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from PIL import Image
 
 from ..image import resize_long_side
-from ..options import StyleOptions
+from ..options import StyleOptions, describe_balance
 from ..transfer import ImageInput, as_image
 from ..vgg import VGG19
 from .plotting import Drawing, panel_figure
@@ -56,7 +56,7 @@ class Comparison(Drawing):
         return panel_figure(
             [row], row_labels=[""], panel_inches=3.2,
             title="Why Gram matrices? The same transfer, two style statistics",
-            footer=f"α/β = {self.options.ratio:.1e}, "
+            footer=f"{describe_balance(self.options)}, "
                    f"style layers {', '.join(self.options.style_layers)}; "
                    f"{sum(self.options.steps_per_scale)} steps each.",
         )

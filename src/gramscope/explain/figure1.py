@@ -91,7 +91,8 @@ def content_reconstruction_options(options: StyleOptions, layer: str) -> StyleOp
     measured against it, at the cell's own pixel count."""
     return options.replace(
         content_layers=(canonical_layer(layer),), style_layers=(), style_layer_weights=None,
-        init="noise", alpha=1.0, beta=1.0, color="none", style_blend=None, literal_sum=True,
+        init="noise", alpha=1.0, beta=1.0, strength=1.0, color="none", style_blend=None,
+        literal_sum=True,
     )
 
 
@@ -99,8 +100,8 @@ def style_synthesis_options(options: StyleOptions, layers: Sequence[str]) -> Sty
     """From noise, only Σ w_l E_l over ``layers`` with w_l = 1/|layers| (no content layer)."""
     return options.replace(
         content_layers=(), style_layers=tuple(canonical_layer(n) for n in layers),
-        style_layer_weights=None, init="noise", alpha=1.0, beta=1.0, color="none",
-        style_blend=None, style_scale=1.0,
+        style_layer_weights=None, init="noise", alpha=1.0, beta=1.0, strength=1.0,
+        color="none", style_blend=None, style_scale=1.0,
     )
 
 

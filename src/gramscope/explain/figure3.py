@@ -1,20 +1,21 @@
 """Content against style: the paper's Figure 3.
 
 Rows match the style on a growing set of layers (conv1_1; conv1_1 … conv2_1; …
-conv1_1 … conv5_1); columns move α/β over four decades, from almost pure texture to
-almost the photo. Every cell is one run of the engine.
+conv1_1 … conv5_1); columns move the style strength (``StyleOptions.strength``: the
+content weight used is α/strength), from more of the photo to more of the painting.
+Every cell is one run of the engine.
 
 About the α/β values. With the paper's exact formulas on the normalised network,
 L_content = ½ Σ (F − P)² sums over all N_l·M_l positions, while E_l is divided by M_l²
 (it compares size-normalised Gram matrices). So the balance between the two terms moves
 with 1/pixels, and the paper's printed α/β (1e-5 … 1e-2) give an almost untouched photo
 here. Measured on tubingen × starry_night, the paper's look at α/β = 1e-3 needs
-α/β ≈ 1e-7 at 512 × 384 px. The figure uses the equivalent values for its own size and
-labels each column with the value actually used and the paper's value it stands for.
+α/β ≈ 1e-7 at 512 × 384 px. Each column is labelled with its strength, the α/β it puts in
+use and the paper's α/β for the same look (:func:`paper_ratio_for`).
 
 By default (no ``literal_sum``) α/β states a ``reference_size``-px result's balance at
-every size, so the translation uses the pixels of the photo at that size, not the cell's:
-a column means the same in a 128-px cell and a 512-px print.
+every size, so a strength means the same in a 128-px cell and a 512-px print, and the
+paper's value is translated from the photo's pixels at that size, not the cell's.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from PIL import Image
 from ..errors import OptionsError
 from ..image import resize_long_side
 from ..options import StyleOptions
-from ..options_grid import Cell, grid, ratio_axis, style_layers_axis
+from ..options_grid import FIGURE3_STRENGTHS, Cell, grid, strength_axis, style_layers_axis
 from ..transfer import ImageInput, as_image
 from ..vgg import VGG19, canonical_layer
 from .figure1 import CELL_SIZES, cell_size, growing_subsets, subset_label
@@ -37,9 +38,6 @@ from .runner import OnStep, Panel, render_run, total_steps
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
-
-#: The paper's Figure 3 columns.
-PAPER_RATIOS = (1e-5, 1e-4, 1e-3, 1e-2)
 
 #: Measured: our α/β that looks like the paper's 1e-3 at 512 × 384 px is ≈ 1e-7.
 RATIO_CALIBRATION = (1e-3, 1e-7, 512 * 384)  # (paper α/β, ours, at this many pixels)
@@ -91,26 +89,29 @@ def balance_pixels(content: Image.Image, options: StyleOptions) -> int:
 
 @dataclass
 class Figure3(Drawing):
-    """The α/β × style-layers grid and how to draw it."""
+    """The style-strength × style-layers grid and how to draw it."""
 
     content: Image.Image
     style: Image.Image
     options: StyleOptions
     subsets: list[tuple[str, ...]]
-    ratios: list[float]
+    strengths: list[float]
     cells: dict[tuple[int, int], Panel] = field(default_factory=dict)
 
     @property
     def pixels(self) -> int:
         return balance_pixels(self.content, self.options)
 
-    def column_label(self, ratio: float) -> str:
-        return f"α/β = {ratio:.1e}\n(paper ≈ {paper_ratio_for(ratio, self.pixels):.0e})"
+    def column_label(self, strength: float) -> str:
+        """'strength 4', then the α/β it puts in use and the paper's α/β for that look."""
+        ratio = self.options.replace(strength=strength).ratio
+        return (f"strength {strength:g}\nα/β {ratio:.1e} "
+                f"(paper ≈ {paper_ratio_for(ratio, self.pixels):.0e})")
 
     def figure(self) -> Figure:
         rows = [
-            [(self.cells[r, c].image, self.column_label(ratio) if r == 0 else "", "")
-             for c, ratio in enumerate(self.ratios) if (r, c) in self.cells]
+            [(self.cells[r, c].image, self.column_label(strength) if r == 0 else "", "")
+             for c, strength in enumerate(self.strengths) if (r, c) in self.cells]
             for r in range(len(self.subsets))
         ]
         filled = [i for i, row in enumerate(rows) if row]
@@ -118,15 +119,18 @@ class Figure3(Drawing):
         return panel_figure(
             [rows[i] for i in filled],
             row_labels=[subset_label(self.subsets[i]) for i in filled],
-            title="Content against style: α/β and the style layers (Gatys et al., Fig. 3)",
+            title="Content against style: style strength and the style layers "
+                  "(Gatys et al., Fig. 3)",
             footer=(
                 f"Each cell: white noise → {schedule(self.options)} L-BFGS steps "
                 f"({width}×{height} px at the end), content layer "
                 f"{', '.join(self.options.content_layers)}; rows match the style from conv1_1 "
-                "up to the named layer. α/β is the value used"
+                "up to the named layer. Columns: the style strength (content weight α/strength"
+                f", α = {self.options.alpha:.3g}, β = {self.options.beta:.3g}) and the α/β "
+                "it puts in use"
                 + (f" (a {self.options.reference_size}-px result's balance, at every size)"
                    if not self.options.literal_sum else "")
-                + "; the paper's value for the same look is shown in brackets."
+                + "; the paper's α/β for the same look is shown in brackets."
             ),
         )
 
@@ -140,49 +144,43 @@ def figure3_options(options: StyleOptions | None = None) -> StyleOptions:
     return defaults.replace(size=cell_size(defaults.device))
 
 
-def default_ratios(content: ImageInput, options: StyleOptions) -> list[float]:
-    """The four paper columns translated to this figure's canvas."""
-    pixels = balance_pixels(as_image(content), options)
-    return [equivalent_ratio(r, pixels) for r in PAPER_RATIOS]
-
-
 def figure3_steps(options: StyleOptions | None = None, rows: int = 5, columns: int = 4) -> int:
     """Total optimiser steps of :func:`figure3`: the length of its progress bar."""
     return total_steps(figure3_options(options)) * rows * columns
 
 
 def figure3_cells(
-    settings: StyleOptions, rows: Sequence[Sequence[str]], ratios: Sequence[float]
+    settings: StyleOptions, rows: Sequence[Sequence[str]], strengths: Sequence[float]
 ) -> list[Cell]:
     """The figure's cells, row by row, from the grid builder ``gramscope sweep`` uses too:
     each row matches its style layers with equal weights (w_l = 1/number of layers, as in
-    the paper) and each column sets α = ratio·β."""
+    the paper) and each column sets the style strength (α and β stay)."""
     return grid(settings.replace(style_layer_weights=None),
-                [style_layers_axis(rows), ratio_axis(ratios)])
+                [style_layers_axis(rows), strength_axis(strengths)])
 
 
 def figure3(
     content: ImageInput, style: ImageInput, options: StyleOptions | None = None, *,
-    subsets: Sequence[Sequence[str]] | None = None, ratios: Sequence[float] | None = None,
+    subsets: Sequence[Sequence[str]] | None = None, strengths: Sequence[float] | None = None,
     on_step: OnStep | None = None, net: VGG19 | None = None,
 ) -> Figure3:
-    """Stylise ``content`` for every (style-layer subset, α/β) pair; β stays ``options.beta``.
+    """Stylise ``content`` for every (style-layer subset, style strength) pair; α and β stay
+    ``options``' and each column's strength replaces ``options.strength``.
 
-    ``ratios`` are the α/β values used (default: the paper's 1e-5 … 1e-2 translated to this
-    canvas by :func:`equivalent_ratio`).
+    ``strengths`` are the columns (default: :data:`~gramscope.options_grid.FIGURE3_STRENGTHS`,
+    around the default look); each is checked as ``StyleOptions.strength`` is, before any run.
     """
     settings = figure3_options(options)
     content_image, style_image = as_image(content), as_image(style)
     rows = [tuple(canonical_layer(n) for n in s) for s in (subsets or growing_subsets())]
-    columns = list(ratios) if ratios is not None else default_ratios(content_image, settings)
+    columns = list(FIGURE3_STRENGTHS if strengths is None else strengths)
     if not rows or not columns or any(not row for row in rows):
-        raise OptionsError("figure 3 needs at least one style-layer row and one α/β column")
-    if any(not r > 0 for r in columns):
-        raise OptionsError(f"α/β values must be more than zero, not {columns}")
+        raise OptionsError("figure 3 needs at least one style-layer row and one strength column")
+    cells = figure3_cells(settings, rows, columns)  # refuses a strength that cannot work
     result = Figure3(content_image, style_image, settings, rows, columns)
-    for index, cell in enumerate(figure3_cells(settings, rows, columns)):
+    for index, cell in enumerate(cells):
         r, c = divmod(index, len(columns))
-        label = f"{subset_label(rows[r])}, α/β {columns[c]:.1e}"
+        label = f"{subset_label(rows[r])}, strength {columns[c]:g}"
         result.cells[r, c] = render_run(label, content_image, style_image, cell.options,
                                         on_step=on_step, net=net)
     return result

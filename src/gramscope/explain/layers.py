@@ -28,7 +28,7 @@ from PIL import Image
 from ..device import network_for
 from ..image import resize_long_side
 from ..losses import gram_error, normalised_gram
-from ..options import StyleOptions
+from ..options import StyleOptions, describe_balance
 from ..transfer import ImageInput, as_image
 from ..vgg import VGG19, canonical_layer
 from .features import feature_maps
@@ -118,7 +118,7 @@ class LayerPaintings(Drawing):
             title="What each layer paints: the style matched on one layer at a time",
             footer=(
                 f"Top: noise → {steps} L-BFGS steps on one Gram matrix. Bottom: the photo with "
-                f"all of β on one layer (α/β = {self.options.ratio:.1e}). Under each: E_l of the "
+                f"all of β on one layer ({describe_balance(self.options)}). Under each: E_l of the "
                 "picture on its own layer, and the least any other panel of the row reaches."
             ),
         )

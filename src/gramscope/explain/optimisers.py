@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from PIL import Image
 
 from ..device import resolve_device
-from ..options import Optimizer, StyleOptions
+from ..options import Optimizer, StyleOptions, describe_balance
 from ..transfer import ImageInput, as_image
 from ..vgg import VGG19
 from .plotting import Drawing, new_figure, show_image
@@ -101,7 +101,7 @@ class OptimiserRace(Drawing):
         by_time.set_title(f"against time on {resolve_device(self.options.device)}",
                           fontsize=10)
         figure.suptitle("Why L-BFGS? The same transfer, three optimisers", fontsize=12)
-        figure.text(0.5, 0.01, f"{self.options.size} px, α/β = {self.options.ratio:.1e}, "
+        figure.text(0.5, 0.01, f"{self.options.size} px, {describe_balance(self.options)}, "
                     f"start: {self.options.init}, seed {self.options.seed}",
                     ha="center", va="bottom", fontsize=8, color="#333333")
         figure.tight_layout(rect=(0, 0.04, 1, 0.96))

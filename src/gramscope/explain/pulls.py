@@ -60,7 +60,7 @@ EXPLANATION = (
 
 def term_names(options: StyleOptions) -> list[str]:
     """The parts of L_total that can pull: content, each weighted style layer, TV."""
-    names = [CONTENT] if options.content_layers and options.alpha > 0 else []
+    names = [CONTENT] if options.content_layers and options.content_weight > 0 else []
     if options.beta > 0:
         names += [layer for layer, w in options.layer_weights.items() if w > 0]
     return names + ([TV] if options.tv_weight > 0 else [])

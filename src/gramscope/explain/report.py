@@ -22,7 +22,7 @@ from ..device import network_for
 from ..errors import GramscopeError, OptionsError
 from ..image import atomic_write_bytes, resize_long_side, save_image
 from ..masks import MaskInput, Masks, prepare_masks
-from ..options import StyleOptions
+from ..options import StyleOptions, describe_balance
 from ..transfer import ImageInput, StepRecord, as_image
 from ..vgg import VGG19, canonical_layer
 from .anatomy import LossAnatomy
@@ -72,11 +72,12 @@ PAPER_FIGURES = {
         "complexity."),
     3: PaperFigure(
         figure3, figure3_options, "Content against style (the paper's Figure 3)",
-        "Rows: the style matched on more and more layers; columns: α/β over four decades, "
-        "from almost pure texture (left) to almost the photo (right). The values are those "
-        "used here, by default each a 512-px result's balance at every size; with the "
-        "paper's exact formulas L_content sums over pixels while E_l is normalised by "
-        "size, so the paper's α/β for the same look is shown in brackets."),
+        "Rows: the style matched on more and more layers; columns: the style strength "
+        "(the content weight used is α/strength), from more of the photo (left) to more of "
+        "the painting (right), each labelled with the α/β it puts in use, by default a "
+        "reference-size result's balance at every size. With the paper's exact formulas "
+        "L_content sums over pixels while E_l is normalised by size, so the paper's α/β "
+        "for the same look is shown in brackets."),
 }
 
 
@@ -319,7 +320,7 @@ def result_section(inputs: ReportInputs, result: Panel) -> Section:
     return Section(
         "The result",
         f"{content.width}×{content.height} content, painted after the style image "
-        f"at {result.image.width}×{result.image.height} px: α/β = {settings.ratio:.1e}, "
+        f"at {result.image.width}×{result.image.height} px: {describe_balance(settings)}, "
         f"content layers {', '.join(settings.content_layers) or 'none'}, style layers "
         f"{', '.join(settings.style_layers) or 'none'}, {result.history[-1].step} steps in "
         f"{result.seconds:.0f} s.",

@@ -36,7 +36,7 @@ from ..api import run_metadata  # noqa: E402
 from ..errors import GramscopeError, InputImageError  # noqa: E402
 from ..image import MIN_SIDE, load_image, resize_long_side, save_image, to_pil  # noqa: E402
 from ..masks import Masks, prepare_masks  # noqa: E402
-from ..options import MIN_SCALE, NAMED_INITS, StyleOptions  # noqa: E402
+from ..options import MIN_SCALE, NAMED_INITS, StyleOptions, describe_balance  # noqa: E402
 from ..samples import DEFAULT_CONTENT, DEFAULT_STYLE, SAMPLES, sample_path  # noqa: E402
 from ..transfer import StepRecord, run  # noqa: E402
 from ..vgg import LAYERS, canonical_layer  # noqa: E402
@@ -57,8 +57,10 @@ CHART_EVERY_S = 2.0
 MAX_SIZE = 1024
 MAX_STEPS = 1000
 MAX_SCALES = 6  # 2048 px halved down to MIN_SCALE (64); a larger count stops there too
-#: The α/β slider's range in log₁₀: from all style (1e-12) to α = β.
-LOG_RATIO_RANGE = (-12, 0)
+#: The style-strength slider: a quarter to eight times the default's style relative to
+#: content, in quarter steps so that 1 (the default look) is a position of its own.
+STRENGTH_RANGE = (0.25, 8.0)
+STRENGTH_STEP = 0.25
 #: Uploads above this are refused before decoding; 16 MP covers phone photos and a decoded
 #: one costs ≈ 50 MB, so a few visitors at once cannot exhaust memory.
 MAX_UPLOAD_PIXELS = 16_000_000
@@ -121,25 +123,24 @@ def load_upload(path: str | os.PathLike[str], max_pixels: int = MAX_UPLOAD_PIXEL
 
 def build_options(
     base: StyleOptions, size: float, scales: str | float, steps: float, coarse_steps: float,
-    log_ratio: float, content_layers: Sequence[str], optimizer: str, seed: float, color: str,
+    strength: float, content_layers: Sequence[str], optimizer: str, seed: float, color: str,
     layer_weights: Sequence[float],
 ) -> StyleOptions:
-    """The controls' values on top of ``base``; β stays, α = 10^log_ratio · β (as --ratio)."""
-    return with_log_ratio(
-        base, log_ratio, size=int(size), scales=scale_choice(scales), steps=int(steps),
-        coarse_steps=int(coarse_steps), content_layers=tuple(content_layers or ()),
+    """The controls' values on top of ``base``; α and β stay, the slider sets ``strength``
+    (as --strength)."""
+    return base.replace(
+        size=int(size), scales=scale_choice(scales), steps=int(steps),
+        coarse_steps=int(coarse_steps), strength=float(strength),
+        content_layers=tuple(content_layers or ()),
         style_layer_weights=tuple(float(w) for w in layer_weights), optimizer=optimizer,
         seed=int(seed), color=color,
     )
 
 
-def with_log_ratio(base: StyleOptions, log_ratio: float, **changes: Any) -> StyleOptions:
-    """``base`` with α/β = 10^log_ratio, the slider's value (β stays)."""
-    return base.with_ratio(10 ** float(log_ratio), **changes)
-
-
-def ratio_label(options: StyleOptions) -> str:
-    return f"α/β = {options.ratio:.3g} (used: α = {options.alpha:.3g}, β = {options.beta:.3g})"
+def balance_label(options: StyleOptions) -> str:
+    """The strength and, for experts, the weights it makes."""
+    return (f"{describe_balance(options)}; used: α/strength = {options.content_weight:.3g}, "
+            f"β = {options.beta:.3g}")
 
 
 # ---- per-visitor runs -------------------------------------------------------------------
@@ -231,7 +232,7 @@ class Demo:
     def stylize(
         self, request: gr.Request | None, content_sample: str, content_upload: str | None,
         style_sample: str, style_upload: str | None, size: float, scales: float, steps: float,
-        coarse_steps: float, log_ratio: float, content_layers: list[str], optimizer: str,
+        coarse_steps: float, strength: float, content_layers: list[str], optimizer: str,
         seed: float, color: str, image_every: float, *layer_weights: float,
         regions: dict[str, Any] | None = None, mask: str | None = None,
         painting_1: str | None = None, upload_1: str | None = None,
@@ -247,7 +248,7 @@ class Demo:
         """
         content, content_name = self.pick_image(content_sample, content_upload, "photo")
         try:
-            options = build_options(self.defaults, size, scales, steps, coarse_steps, log_ratio,
+            options = build_options(self.defaults, size, scales, steps, coarse_steps, strength,
                                     content_layers, optimizer, seed, color, layer_weights)
         except GramscopeError as exc:
             raise gr.Error(str(exc)) from None
@@ -265,7 +266,7 @@ class Demo:
         latest = None
         started = time.perf_counter()
         charted = -math.inf
-        yield None, None, f"starting: {ratio_label(options)}{where(style_names, masks)}", None
+        yield None, None, f"starting: {balance_label(options)}{where(style_names, masks)}", None
         try:
             for record in run(content, styles, options, stop=stop, masks=masks,
                               image_every=max(1, int(image_every))):
@@ -393,17 +394,18 @@ class Demo:
             raise gr.Error(str(exc)) from None
 
     def pulls(
-        self, size: float, steps: float, init: str, log_ratio: float, content_sample: str,
+        self, size: float, steps: float, init: str, strength: float, content_sample: str,
         content_upload: str | None, style_sample: str, style_upload: str | None,
     ) -> Any:
         """Where each term pulls at the start, middle and end of a one-scale run of the
-        chosen pictures at the Stylize tab's α/β (explain's pull maps)."""
+        chosen pictures at the Stylize tab's style strength (explain's pull maps)."""
         pulls = explain("pulls")
         content = self.pick_image(content_sample, content_upload, "photo")[0]
         style = self.pick_image(style_sample, style_upload, "painting")[0]
         try:
-            options = with_log_ratio(self.defaults, log_ratio, **{
-                **pulls.PULLS_DEFAULTS, "size": int(size), "steps": int(steps), "init": init})
+            options = self.defaults.replace(**{
+                **pulls.PULLS_DEFAULTS, "size": int(size), "steps": int(steps), "init": init,
+                "strength": float(strength)})
             return pulls.pull_maps(content, style, options).figure()
         except GramscopeError as exc:
             raise gr.Error(str(exc)) from None
@@ -617,7 +619,6 @@ def scale_choice(value: str | float) -> str | int:
 
 def _controls(defaults: StyleOptions, max_size: int, image_every: int) -> types.SimpleNamespace:
     """The run's settings, each starting at ``defaults`` with its help from StyleOptions."""
-    log_ratio = math.log10(defaults.ratio) if defaults.alpha > 0 else float(LOG_RATIO_RANGE[0])
     scales = (defaults.scales if isinstance(defaults.scales, int | str)
               else len(defaults.scales))
     with gr.Column():
@@ -634,13 +635,12 @@ def _controls(defaults: StyleOptions, max_size: int, image_every: int) -> types.
                                  value=defaults.coarse_steps, step=1,
                                  label="steps at each coarser scale",
                                  info=_help("coarse_steps"), elem_id="coarse-steps")
-        ratio = gr.Slider(*LOG_RATIO_RANGE, value=log_ratio, step=0.1,
-                          label="log₁₀ α/β (content weight / style weight)",
-                          info="lower paints more; one value gives the same look at "
-                          f"every size (the balance of a {defaults.reference_size}-px result"
-                          "; the paper's literal sum would need a lower ratio when larger)",
-                          elem_id="ratio")
-        ratio_text = gr.Markdown(ratio_label(with_log_ratio(defaults, log_ratio)))
+        low, high = STRENGTH_RANGE
+        strength = gr.Slider(min(low, defaults.strength), max(high, defaults.strength),
+                             value=defaults.strength, step=STRENGTH_STEP,
+                             label="style strength (larger paints more)",
+                             info=_help("strength"), elem_id="strength")
+        balance_text = gr.Markdown(balance_label(defaults), elem_id="balance")
     with gr.Column():
         gr.Markdown("**Style layer weights w_l** (the paper: equal, summing to 1)")
         weight_sliders = [
@@ -660,7 +660,7 @@ def _controls(defaults: StyleOptions, max_size: int, image_every: int) -> types.
                                   label="show the picture every k steps")
     return types.SimpleNamespace(
         size=size, steps=steps, scale_count=scale_count, coarse_steps=coarse_steps,
-        ratio=ratio, ratio_text=ratio_text, weight_sliders=weight_sliders,
+        strength=strength, balance_text=balance_text, weight_sliders=weight_sliders,
         content_layers=content_layers, optimizer=optimizer, color=color, seed=seed,
         image_every_k=image_every_k,
     )
@@ -669,7 +669,7 @@ def _controls(defaults: StyleOptions, max_size: int, image_every: int) -> types.
 def _wire_stylize(
     demo: gr.Blocks, demo_state: Demo, tab: types.SimpleNamespace, max_runs: int
 ) -> None:
-    """Previews, the α/β label, Start and Stop; closing the tab stops its run."""
+    """Previews, the strength's label, Start and Stop; closing the tab stops its run."""
     defaults = demo_state.defaults
     for sample, upload, shown in (tab.content, tab.style, *tab.region_pickers):
         for trigger in (sample.input, upload.upload):
@@ -678,11 +678,11 @@ def _wire_stylize(
     # A new photo: paint on it afresh.
     tab.content[2].change(photo_canvas, tab.content[2], tab.regions, concurrency_limit=None,
                           show_progress="hidden", api_visibility="private")
-    tab.ratio.change(lambda x: ratio_label(with_log_ratio(defaults, x)), tab.ratio,
-                     tab.ratio_text, concurrency_limit=None, show_progress="hidden",
-                     api_visibility="private")
+    tab.strength.change(lambda s: balance_label(defaults.replace(strength=float(s))),
+                        tab.strength, tab.balance_text, concurrency_limit=None,
+                        show_progress="hidden", api_visibility="private")
     run_inputs = [*tab.content[:2], *tab.style[:2], tab.size, tab.scale_count, tab.steps,
-                  tab.coarse_steps, tab.ratio, tab.content_layers, tab.optimizer, tab.seed,
+                  tab.coarse_steps, tab.strength, tab.content_layers, tab.optimizer, tab.seed,
                   tab.color, tab.image_every_k, *tab.weight_sliders]
     uploads = [tab.mask_upload, *(picker[1] for picker in tab.region_pickers)]
     for upload, state in zip(uploads, [tab.mask_file, *tab.region_uploads], strict=True):
@@ -733,7 +733,7 @@ def _wire_explain(
                           show_progress="hidden", api_visibility="private")
     tabs.pull_button.click(
         demo_state.pulls,
-        [tabs.pull_size, tabs.pull_steps, tabs.pull_init, stylize.ratio, *content, *style],
+        [tabs.pull_size, tabs.pull_steps, tabs.pull_init, stylize.strength, *content, *style],
         tabs.pull_plot, api_name="pulls", concurrency_id="run", concurrency_limit=max_runs)
 
 
@@ -834,7 +834,7 @@ def _pulls_tab(defaults: StyleOptions) -> types.SimpleNamespace:
     pulls = explain("pulls")
     gr.Markdown("The optimiser follows the gradient of L_total, the sum of α·L_content "
                 "and each layer's β·w_l·E_l. Each map is one term's |gradient| per pixel "
-                "at the start, middle and end of a run (at the Stylize tab's α/β): "
+                "at the start, middle and end of a run (at the Stylize tab's style strength): "
                 "where that term pulls the picture, and how hard.")
     with gr.Row():
         pull_size = gr.Slider(MIN_SIDE, MAX_SIZE, value=pulls.PULLS_DEFAULTS["size"],
