@@ -166,3 +166,75 @@ def test_a_recursive_glob_never_takes_earlier_results_as_inputs(image_files, tmp
               progress=False)
     assert sorted(job.content.name for job in backend.submitted) == ["content.png", "style.png"]
     assert all(job.content.parent == tmp_path for job in backend.submitted)
+
+
+def _poisoned_for(monkeypatch, bad_name: str) -> None:
+    """Make runs on the content file ``bad_name`` fail numerically (the loss turns infinite
+    after two good evaluations, so there is a best image to keep); the others run as usual."""
+    import math
+
+    from gramscope import api
+    from gramscope.objective import Objective
+
+    real_stylize, real_loss = api.stylize, Objective.loss_and_grad
+
+    def stylize(content, styles, **options):
+        if Path(content).name != bad_name:
+            return real_stylize(content, styles, **options)
+        calls = {"n": 0}
+
+        def broken(self, image, scale):
+            calls["n"] += 1
+            raw = real_loss(self, image, scale).clone()
+            if calls["n"] >= 3:
+                raw[1] = math.inf
+            return raw
+
+        with monkeypatch.context() as patch:
+            patch.setattr(Objective, "loss_and_grad", broken)
+            return real_stylize(content, styles, **options)
+
+    monkeypatch.setattr(api, "stylize", stylize)
+
+
+@pytest.mark.slow
+def test_an_image_that_fails_numerically_fails_alone_and_keeps_its_best_image(
+        image_files, tmp_path, monkeypatch):
+    from gramscope.image import read_metadata
+
+    content, style = image_files
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(content.read_bytes())
+    _poisoned_for(monkeypatch, "bad.png")
+    options = TINY.replace(steps=6)
+    jobs = plan_batch([bad, content], [style], options, tmp_path / "out")
+    (tmp_path / "out").mkdir()
+    with SerialBackend() as backend:
+        summary = execute(jobs, backend, progress=False)
+    assert [o.status for o in summary.outcomes] == ["failed", "done"]
+    assert summary.exit_code == 1
+    failure = summary.outcomes[0]
+    assert failure.attempts == 1  # a numerical failure is not retried: it would fail again
+    assert "kept the best image" in failure.message
+    assert any(line.startswith(f"  failed: {bad}: ") for line in summary.lines())
+    # Its best image is kept, as a single run keeps it, and marked unfinished: redone next time.
+    meta = read_metadata(jobs[0].output)
+    assert meta["interrupted"] and meta["job"] == jobs[0].fingerprint()
+    assert not is_done(jobs[0]) and is_done(jobs[1])
+
+
+def test_a_stop_asked_for_stops_the_batch(image_files, tmp_path, monkeypatch):
+    from gramscope import api
+
+    content, style = image_files
+
+    def stopped(content, styles, **options):
+        return api.Result(Image.new("RGB", (32, 24)), [], {"interrupted": True},
+                          interrupted=True, stopped=True)
+
+    monkeypatch.setattr(api, "stylize", stopped)
+    jobs = plan_batch([content], [style], TINY, tmp_path / "out")
+    (tmp_path / "out").mkdir()
+    with SerialBackend() as backend, pytest.raises(KeyboardInterrupt):
+        execute(jobs, backend, progress=False)
+    assert not jobs[0].output.exists()

@@ -8,10 +8,11 @@ warm-started job back until the job it starts from is finished (and then points 
 a job and how to wait for the next one to finish, so a laptop and a Ray cluster share the
 same code path.
 
-Failures: a :class:`~gramscope.errors.GramscopeError` (bad file, impossible setting) fails
-its job at once; any other exception is retried in the worker (:func:`attempt`), and on Ray
-a worker process that dies is also retried by Ray itself (``max_retries``). Either way the
-other jobs carry on.
+Failures: a :class:`~gramscope.errors.GramscopeError` (bad file, impossible setting) or a
+loss that could not be recovered fails its job at once; any other exception is retried in
+the worker (:func:`attempt`), and on Ray a worker process that dies is also retried by Ray
+itself (``max_retries``). Either way the other jobs carry on; only a stop asked for (Ctrl-C,
+SIGTERM) stops them all.
 """
 
 from __future__ import annotations

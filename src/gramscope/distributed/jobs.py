@@ -135,8 +135,11 @@ def run_job(job: ImageJob) -> JobOutcome:
     """Stylise one job and save it with its metadata and fingerprint.
 
     A :class:`GramscopeError` (a bad input, an impossible setting) is a permanent failure
-    and comes back as a failed outcome; any other exception propagates, so the caller may
-    retry it (see :func:`gramscope.distributed.executors.attempt`).
+    and comes back as a failed outcome; so does a run whose loss could not be recovered
+    (``Result.failed``), which keeps its best image as ``gramscope stylize`` does, marked
+    unfinished so that the next run redoes it. A stop asked for (Ctrl-C, SIGTERM) raises
+    KeyboardInterrupt and stops the batch. Any other exception propagates, so the caller
+    may retry it (see :func:`gramscope.distributed.executors.attempt`).
     """
     from ..api import stylize
     from ..image import check_writable, save_image
@@ -146,11 +149,15 @@ def run_job(job: ImageJob) -> JobOutcome:
         check_writable(job.output)
         options = job.options.to_dict()
         result = stylize(job.content, list(job.styles), **options)
-        if result.interrupted:
-            # A partial picture must never look finished to the next run.
+        if result.stopped:
+            # A partial picture must never look finished to the next run: none is written.
             raise KeyboardInterrupt
+        # A failed run's metadata says "interrupted", so is_done() never takes it as finished.
         metadata = {**result.metadata, FINGERPRINT_KEY: job.fingerprint()}
         save_image(result.image, job.output, metadata)
     except GramscopeError as exc:
         return JobOutcome("failed", job.output, time.perf_counter() - started, str(exc), 1)
+    if result.failed:
+        return JobOutcome("failed", job.output, time.perf_counter() - started,
+                          f"{result.history[-1].event}: {job.output}", 1)
     return JobOutcome("done", job.output, time.perf_counter() - started, attempts=1)
