@@ -23,6 +23,13 @@ def test_gram_matrix_by_hand():
     assert G.tolist() == [[30.0, 10.0], [10.0, 5.0]]
 
 
+def test_guided_positions_is_the_sum_of_squared_guide_values():
+    guide = torch.tensor([[1.0, 0.5], [0.0, 0.5]], dtype=torch.float64).reshape(1, 1, 2, 2)
+    assert float(losses.guided_positions(guide)) == 1.5  # 1 + 0.25 + 0 + 0.25
+    assert float(losses.guided_positions(torch.ones(1, 1, 3, 4))) == 12  # M for all ones
+    assert float(losses.guided_positions(torch.zeros(1, 1, 2, 2))) > 0  # never divides by 0
+
+
 def test_content_loss_by_hand():
     F = features([[1, 2], [3, 4]], 1, 2)
     P = features([[0, 2], [5, 4]], 1, 2)

@@ -46,12 +46,19 @@ def normalised_gram(features: torch.Tensor) -> torch.Tensor:
     return gram_matrix(features) / positions(features)
 
 
+def guided_positions(guide: torch.Tensor) -> torch.Tensor:
+    """Σ_k T_rk²: the effective number of positions of a guide T_r shaped (1, 1, H, W), what
+    its guided Gram matrix is divided by (M_l for a guide of ones); never below 1e-12, so an
+    empty guide divides by a tiny number, not zero."""
+    return guide.pow(2).sum().clamp_min(1e-12)
+
+
 def guided_gram(features: torch.Tensor, guide: torch.Tensor) -> torch.Tensor:
     """G_r = (F∘T_r)(F∘T_r)ᵀ / Σ_k T_rk²: the Gram matrix of the features weighted by a
     guidance channel T_r (Gatys et al. 2017, §4), normalised by its effective number of
     positions so that it compares with a whole painting's A/M. (1, N, H, W) × (1, 1, H, W)
     -> (N, N); a guide of ones gives :func:`normalised_gram`."""
-    return gram_matrix(features * guide) / guide.pow(2).sum().clamp_min(1e-12)
+    return gram_matrix(features * guide) / guided_positions(guide)
 
 
 def guide_at(guide: torch.Tensor, size: Sequence[int]) -> torch.Tensor:

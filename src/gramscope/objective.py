@@ -208,8 +208,8 @@ class Objective:
                 core = t.core_of(features[layer], layer)  # (1, N, h, w)
                 for guide, d_gram in dE_dG[layer]:
                     guided = core if guide is None else core * t.core_of_whole(guide, layer)
-                    flat = losses.flatten_features(guided)  # (N, m)
-                    surrogate = surrogate + weight * (d_gram * (flat @ flat.T)).sum()
+                    gram = losses.gram_matrix(guided)  # (N, N), of this tile's core
+                    surrogate = surrogate + weight * (d_gram * gram).sum()
             for layer in self.content_layers:
                 target = t.core_of_whole(self.content_targets[layer], layer)
                 term = losses.content_loss(t.core_of(features[layer], layer), target)
@@ -248,7 +248,7 @@ class Objective:
             for region, guide, gram in zip(self.regions, guides, grams, strict=True):
                 share = region.weight * guide[layer].mean()
                 error, d_gram = losses.gram_error_and_gradient(
-                    gram[layer], guide[layer].pow(2).sum().clamp_min(1e-12),
+                    gram[layer], losses.guided_positions(guide[layer]),
                     region.targets[layer], CHANNELS[layer])
                 errors[layer] = errors[layer] + share * error
                 dE_dG[layer].append((guide[layer], share * d_gram))
