@@ -12,6 +12,7 @@ from PIL import Image
 from gramscope.errors import InputImageError
 from gramscope.image import (
     load_image,
+    long_side_size,
     match_color_statistics,
     read_metadata,
     resize_long_side,
@@ -39,6 +40,13 @@ def test_round_trip_and_metadata(tmp_path, tiny_content):
 
 def test_resize_keeps_aspect(tiny_content):
     assert resize_long_side(tiny_content, 32).size == (32, 24)
+
+
+def test_long_side_size_rounds_each_side_and_keeps_at_least_one_pixel():
+    assert long_side_size((768, 576), 64) == (64, 48)
+    assert long_side_size((576, 768), 100) == (75, 100)
+    assert long_side_size((300, 200), 100) == (100, 67)  # 66.67 rounds up
+    assert long_side_size((1000, 3), 100) == (100, 1)  # 0.3 px would be none
 
 
 @pytest.mark.parametrize("mode", ["L", "P", "RGBA", "LA", "CMYK", "I;16"])

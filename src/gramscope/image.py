@@ -219,11 +219,18 @@ def _to_8bit_gray(im: Image.Image) -> Image.Image:
     return Image.fromarray(scaled, "L")
 
 
-def resize_long_side(image: Image.Image, long_side: int) -> Image.Image:
-    """Scale so the longer side is ``long_side`` px, keeping the aspect ratio."""
-    width, height = image.size
+def long_side_size(size: tuple[int, int], long_side: int) -> tuple[int, int]:
+    """(width, height) of an image of ``size`` scaled so its longer side is ``long_side``
+    px, keeping the aspect ratio (each side rounded, at least 1 px)."""
+    width, height = size
     scale = long_side / max(width, height)
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def resize_long_side(image: Image.Image, long_side: int) -> Image.Image:
+    """Scale so the longer side is ``long_side`` px (:func:`long_side_size`), keeping the
+    aspect ratio."""
+    size = long_side_size(image.size, long_side)
     if size == image.size:
         return image
     return image.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .errors import GramscopeError
+from .image import long_side_size
 
 if TYPE_CHECKING:
     from .options import StyleOptions
@@ -144,9 +145,8 @@ FILL = 0.8
 
 def pixels_at(size: tuple[int, int], long_side: int) -> int:
     """Pixels of an image of ``size`` (width, height) resized to ``long_side``."""
-    width, height = size
-    scale = long_side / max(width, height)
-    return max(1, round(width * scale)) * max(1, round(height * scale))
+    width, height = long_side_size(size, long_side)
+    return width * height
 
 
 def largest_tile(pixels: int, optimizer: str, history: int, available: int, base: int) -> int:

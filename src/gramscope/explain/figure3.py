@@ -27,7 +27,8 @@ from typing import TYPE_CHECKING
 from PIL import Image
 
 from ..errors import OptionsError
-from ..image import resize_long_side
+from ..image import long_side_size
+from ..memory import pixels_at
 from ..options import StyleOptions
 from ..options_grid import FIGURE3_STRENGTHS, Cell, grid, strength_axis, style_layers_axis
 from ..transfer import ImageInput, as_image
@@ -75,16 +76,11 @@ def schedule(options: StyleOptions) -> str:
                       zip(options.scale_sizes, options.steps_per_scale, strict=True))
 
 
-def canvas_pixels(content: Image.Image, size: int) -> int:
-    width, height = resize_long_side(content, size).size
-    return width * height
-
-
 def balance_pixels(content: Image.Image, options: StyleOptions) -> int:
     """The pixel count whose balance α/β states: the result's own with the paper's literal
     sum, else the photo's at ``reference_size`` (see the module docstring)."""
-    return canvas_pixels(content, options.size if options.literal_sum
-                         else options.reference_size)
+    return pixels_at(content.size, options.size if options.literal_sum
+                     else options.reference_size)
 
 
 @dataclass
@@ -115,7 +111,7 @@ class Figure3(Drawing):
             for r in range(len(self.subsets))
         ]
         filled = [i for i, row in enumerate(rows) if row]
-        width, height = resize_long_side(self.content, self.options.size).size
+        width, height = long_side_size(self.content.size, self.options.size)
         return panel_figure(
             [rows[i] for i in filled],
             row_labels=[subset_label(self.subsets[i]) for i in filled],
