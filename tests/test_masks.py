@@ -67,6 +67,29 @@ def test_left_and_right_each_end_closer_to_their_own_painting(
     assert all(len(m["sha256"]) == 64 for m in result.metadata["masks"])
 
 
+def test_at_the_default_strength_each_half_leans_to_its_own_painting(
+        tiny_content, tiny_style, second_style):
+    # Absolute distances to two different paintings are not comparable, so each half's
+    # lean is measured from where its photo half started: how much closer to painting p it
+    # came. The half painted with p must come closer to p than the other half does.
+    left, right = halves(tiny_content.size)
+    result = stylize(tiny_content, [tiny_style, second_style], masks=[left, right], size=64,
+                     device="cpu")  # the default strength, schedule and start
+    out = np.asarray(result.image, dtype=np.float64)
+    photo = np.asarray(tiny_content.resize(result.image.size), dtype=np.float64)
+    half = out.shape[1] // 2
+    paintings = [colour_histogram(np.asarray(s, dtype=np.float64)) for s in (tiny_style,
+                                                                             second_style)]
+
+    def lean(side: slice, painting: np.ndarray) -> float:
+        return (distance(colour_histogram(photo[:, side]), painting)
+                - distance(colour_histogram(out[:, side]), painting))
+
+    left_side, right_side = slice(0, half), slice(half, None)
+    assert lean(left_side, paintings[0]) > lean(right_side, paintings[0]) + 0.05
+    assert lean(right_side, paintings[1]) > lean(left_side, paintings[1]) + 0.05
+
+
 def test_where_no_mask_reaches_the_photo_stays(tiny_content, tiny_style):
     left, _ = halves(tiny_content.size)
     result = stylize(tiny_content, tiny_style, masks=[left], size=64, scales=1, steps=30,

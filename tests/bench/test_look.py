@@ -13,7 +13,7 @@ SMALL_JUDGE = JudgeSettings(size=64)
 
 @pytest.fixture(scope="module")
 def looks(vgg, tiny_content, tiny_style):
-    """The default at 64 and 96 px (one scale each: 'auto' starts at 128 px), judged."""
+    """The default at 64 and 96 px (one scale each, as below 512 px), judged."""
     return {size: judge(gramscope.stylize(tiny_content, tiny_style, size=size, device="cpu",
                                           net=vgg).image, tiny_content, tiny_style,
                         SMALL_JUDGE)
