@@ -15,7 +15,7 @@ Writes bench/results/frontier_<pair>_<size>.json and bench/results/frontier_<pai
 (one panel per size).
 
 Usage: python bench/bench_frontier.py [--sizes 256] [--pairs NAME ...]
-       [--alphas 2.5e-6 5e-6 1e-5 2e-5 4e-5 1.6e-4] [--content-weights 0.25 1 4] [--threads N]
+       [--alphas 1.25e-6 2.5e-6 5e-6 1e-5 2e-5 1.6e-4] [--content-weights 0.25 1 4] [--threads N]
 """
 
 from __future__ import annotations
@@ -46,8 +46,9 @@ RESULTS = Path(__file__).parent / "results"
 WORK = Path(__file__).parent / "work" / "frontier"
 PAIRS = ("tubingen-starry_night", "chelsea-woman_with_hat", "tubingen-wave",
          "rocket-shipwreck")
-#: A log grid (¼× … 4× around 1e-5), and the default before the network judge (1.6e-4).
-ALPHAS = (2.5e-6, 5e-6, 1e-5, 2e-5, 4e-5, 1.6e-4)
+#: A log grid (¼× … 4× around the default 5e-6), and the default before the network judge
+#: (1.6e-4).
+ALPHAS = (1.25e-6, 2.5e-6, 5e-6, 1e-5, 2e-5, 1.6e-4)
 CONTENT_WEIGHTS = (0.25, 1.0, 4.0)
 
 
@@ -84,8 +85,12 @@ def gramscope_picture(pair: Pair, size: int, alpha: float) -> tuple[Path, float]
 
 def sweep(pair: Pair, size: int, args: argparse.Namespace) -> dict:
     photo, painting = pair.paths()
+    default = StyleOptions(size=size)
     report: dict = {"pair": pair.name, "size": size, "judge": NetJudgeSettings().to_dict(),
-                    "default_alpha": StyleOptions().alpha, "gramscope": [], "pastiche": []}
+                    "default_alpha": default.alpha,
+                    "schedule": {"scale_sizes": default.scale_sizes,
+                                 "steps_per_scale": default.steps_per_scale},
+                    "gramscope": [], "pastiche": []}
     for weight in args.content_weights:
         picture = pastiche_picture(pair, size, weight, args.threads)
         report["pastiche"].append({"content_weight": weight, "picture": picture.name,
