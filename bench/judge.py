@@ -49,6 +49,8 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from gramscope.image import long_side_size
+
 ImageLike = Image.Image | str | Path
 
 LUMA = (0.299, 0.587, 0.114)  # ITU-R BT.601
@@ -84,10 +86,9 @@ def as_rgb(image: ImageLike) -> Image.Image:
 
 
 def resized(image: Image.Image, long_side: int) -> Image.Image:
-    """``image`` with its long side at ``long_side`` px, aspect kept."""
-    width, height = image.size
-    scale = long_side / max(width, height)
-    shape = (max(1, round(width * scale)), max(1, round(height * scale)))
+    """``image`` with its long side at ``long_side`` px, aspect kept (LANCZOS, as the judge
+    has always resized; the engine's own resize may differ, only the arithmetic is shared)."""
+    shape = long_side_size(image.size, long_side)
     return image if shape == image.size else image.resize(shape, Image.Resampling.LANCZOS)
 
 
