@@ -144,10 +144,10 @@ def test_strength_is_the_engine_run_with_alpha_divided_and_paints_more(tiny_cont
     def distance(strength: float) -> float:
         return (records(10, strength=strength)[-1].image - photo).abs().mean().item()
 
-    # From near the photo (α × 256, 1.28e-3) to deep paint (α / 8). Measured at the
-    # previous default α (1.6e-4), 1/8 and 8: 6.0 against 12.4 pixel levels after 10
-    # steps; from α = 5e-6 on, 1/8 and 8 both paint (12.9 and 11.9: at 64 px the style
-    # term saturates below the default's content weight).
+    # From near the photo (α × 256, 1.28e-3) to deep paint (α / 8). Measured: 6.0 against
+    # 11.9 pixel levels from the photo after 10 steps. At α = 5e-6, 1/8 and 8 both paint
+    # (12.9 and 11.9: this small, the style term saturates below the default's content
+    # weight), so the near-photo end is 1/256 (1/8 of the previous default, 1.6e-4).
     assert 1.5 * distance(1 / 256) < distance(8)
 
 

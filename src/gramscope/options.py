@@ -71,8 +71,7 @@ class StyleOptions:
         "coarse-to-fine: 'auto' (one scale below 512 px; from 512 px up from 256–511 px, "
         "each scale twice the previous, ending at --size: the layout forms at the same "
         "size whatever the result's), a number of scales, or explicit long sides such as "
-        "128,256,512; "
-        "1 is the paper's plain single-scale method",
+        "128,256,512; 1 is the paper's plain single-scale method",
     )
     steps: int = _opt(20, "optimiser steps at the final scale (fewer on one larger than "
                       "--reference-size, unless --no-taper-steps)")
