@@ -124,7 +124,7 @@ def test_engine_with_torch_lbfgs_and_its_first_step_ends_alike(monkeypatch, tiny
     else."""
     import functools
 
-    options = StyleOptions(size=32, scales=1, steps=8)
+    options = StyleOptions(size=32, scales=1, steps=8, precision="fp32")
     monkeypatch.setattr(transfer, "DeviceLBFGS",
                         functools.partial(DeviceLBFGS, first_step="l1"))
     ours = list(transfer.run(tiny_content, tiny_style, options))

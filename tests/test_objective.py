@@ -14,7 +14,7 @@ from gramscope.options import StyleOptions
 
 def test_coarse_style_supplies_the_layers_from_coarse_from_on(vgg, tiny_content, tiny_style):
     fine, coarse = to_tensor(tiny_style), to_tensor(tiny_content).flip(-1)
-    options = StyleOptions(coarse_from="conv3_1")
+    options = StyleOptions(coarse_from="conv3_1", precision="fp32")  # compared in fp32
     objective = Objective(vgg, options, to_tensor(tiny_content), [fine], [1.0],
                           options.alpha, coarse=coarse)
     layers = list(options.layer_weights)
@@ -66,7 +66,8 @@ def test_the_literal_sum_is_the_papers_formula_and_the_default_weighs_a_512px_re
     target = vgg(content, ["conv4_2"])["conv4_2"]
     by_hand = 0.5 * (features - target).pow(2).sum().item()
     for literal, factor in ((True, 1.0), (False, pixels_at(tiny_content.size, 512) / pixels)):
-        options = StyleOptions(size=64, scales=1, literal_sum=literal)
+        # fp32: the formula is checked to float32 rounding, below bf16's.
+        options = StyleOptions(size=64, scales=1, literal_sum=literal, precision="fp32")
         alpha = scale_alpha(options, tiny_content.size, 0, pixels)
         assert alpha == pytest.approx(options.alpha * factor, rel=1e-12)
         objective = Objective(vgg, options, content, [style], [1.0], alpha)

@@ -227,8 +227,8 @@ def test_auto_scales_form_the_layout_at_the_same_size_from_512_px_up():
     assert sizes[512] == (256, 512)
     assert sizes[700] == (350, 700)
     assert sizes[4096] == (256, 512, 1024, 2048, 4096)  # the 512-px picture, refined
-    assert StyleOptions(size=4096).steps_per_scale == (40, 20, 10, 5, 3)  # tapered
-    assert StyleOptions(size=4096, taper_steps=False).steps_per_scale == (40, 40, 40, 40, 20)
+    assert StyleOptions(size=4096).steps_per_scale == (40, 45, 23, 12, 6)  # tapered
+    assert StyleOptions(size=4096, taper_steps=False).steps_per_scale == (40, 40, 40, 40, 45)
     with pytest.raises(OptionsError, match="'auto', a number or sizes"):
         StyleOptions(scales="many")
 
@@ -239,11 +239,12 @@ def test_taper_steps_falls_with_the_side_from_the_reference_size_up():
 
     assert StyleOptions().taper_steps is True
 
-    assert taper(size=4096) == (40, 20, 10, 5, 3)  # from 512 px: ceil(20 × 512 / side)
-    assert taper(size=1024) == (40, 20, 10)
-    assert taper(size=512) == (40, 20) and taper(size=256, scales=2) == (40, 20)  # as without
-    assert taper(size=700) == (40, 15)  # ceil(20 × 512 / 700)
-    assert taper(size=1024, reference_size=1024) == (40, 40, 20)
+    assert taper(size=4096) == (40, 45, 23, 12, 6)  # from 512 px: ceil(45 × 512 / side)
+    assert taper(size=1024) == (40, 45, 23)
+    assert taper(size=512) == (40, 45) and taper(size=256, scales=2) == (40, 45)  # as without
+    assert taper(size=700) == (40, 33)  # ceil(45 × 512 / 700)
+    assert taper(size=256) == (45,)  # one scale below 512 px: the steps asked for
+    assert taper(size=1024, reference_size=1024) == (40, 40, 45)
     assert taper(size=1024, steps=30) == (40, 30, 15)
     explicit = taper(size=1024, scales=(256, 512, 1024), coarse_steps=(7, 9), steps=4)
     assert explicit == (7, 4, 2)  # the given counts below 512 px stay

@@ -25,12 +25,13 @@ REFERENCE = Path(__file__).parent / "data" / "reference_run_64px.png"
 
 def test_a_small_run_reproduces_the_stored_image(monkeypatch, tiny_content, tiny_style):
     # The stored image predates the size-invariant default, the matched start and the
-    # CPU's own L-BFGS first step: those are set back to what made it (torch's first step
-    # is "l1"), so this still checks the rest of the engine.
+    # CPU's own L-BFGS first step and the bf16 network of precision auto: those are set back
+    # to what made it (torch's first step is "l1", fp32), so this still checks the rest of
+    # the engine.
     monkeypatch.setattr(transfer, "DeviceLBFGS", functools.partial(DeviceLBFGS,
                                                                   first_step="l1"))
     options = StyleOptions(size=64, scales=(32, 64), steps=4, coarse_steps=6, device="cpu",
-                           init="content", literal_sum=True, alpha=5e-5)
+                           init="content", literal_sum=True, alpha=5e-5, precision="fp32")
     records = list(transfer.run(tiny_content, tiny_style, options))
     made = np.asarray(to_pil(records[-1].image), dtype=np.int16)
     expected = np.asarray(Image.open(REFERENCE).convert("RGB"), dtype=np.int16)

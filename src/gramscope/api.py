@@ -13,7 +13,7 @@ import torch
 from PIL import Image
 
 from . import transfer
-from .device import network_for, resolve_device
+from .device import network_for, network_precision, resolve_device
 from .errors import GramscopeError
 from .image import to_pil
 from .interrupt import StopFlag
@@ -65,6 +65,8 @@ def run_metadata(
         "weights": {"source": net.source, "sha256": net.sha256},
         "seed": options.seed,
         "device": str(device),
+        # What --precision auto chose here: the same options on another machine may not.
+        "precision": network_precision(options.precision, device),
         "torch_threads": torch.get_num_threads(),
         "versions": {"python": platform.python_version(), "torch": torch.__version__},
         "steps_done": last.step if last else 0,

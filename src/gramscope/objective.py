@@ -15,6 +15,7 @@ from typing import Any
 import torch
 
 from . import losses
+from .device import network_precision
 from .errors import OptionsError
 from .options import StyleOptions
 from .tiling import halo_for, tiled_features, tiled_grams, tiled_guided_grams, tiles
@@ -66,7 +67,7 @@ class Objective:
         self.layer_weights = options.layer_weights
         self.layers = sorted(set(self.content_layers) | set(self.layer_weights))
         self.gram = options.style_representation == "gram"
-        self.bf16 = options.precision == "bf16"
+        self.bf16 = network_precision(options.precision, content.device) == "bf16"
         # The gradient is computed with every coefficient divided by the largest one: the
         # minimiser depends only on their ratios, and α = 1e-30 with β = 1e30 would
         # otherwise overflow float32 in the backward pass. Reported values use the real ones.
