@@ -48,7 +48,8 @@ def test_4096_px_fits_a_24_gib_gpu_in_large_exact_tiles(fake_gpu):
     # On a GPU the tile is the largest that fits (fewer halos), far above the CPU's 1024.
     assert 1024 < capped.tile_side < 4096 and capped.tile_side % memory.MIN_TILE == 0
     assert capped.peak_bytes <= memory.FILL * 24 * GiB
-    assert capped.history == options.steps  # the L-BFGS memory never outgrows the steps
+    # The L-BFGS memory never outgrows the final scale's steps (45 × 512 / 4096 → 6).
+    assert capped.history == options.steps_per_scale[-1] == 6
 
 
 def test_a_size_no_gpu_can_hold_is_refused_naming_one_that_fits(fake_gpu):

@@ -170,7 +170,10 @@ def run_plan(options: StyleOptions, content_size: tuple[int, int],
     capacity = total_bytes(device) if capacity is None else capacity
     base = CUDA_BASE_BYTES if _is_cuda(device) else BASE_BYTES
     pixels = pixels_at(content_size, options.size)
-    history = lbfgs_history(pixels, capacity, options.steps)
+    # The final scale's own step count bounds its L-BFGS memory, as in the run (with the
+    # taper a 4096-px result takes 6 steps there, not ``steps``).
+    final_steps = options.steps_per_scale[-1]
+    history = lbfgs_history(pixels, capacity, final_steps)
     tile = options.tile_size
     if tile is None:
         untiled = plan(pixels, None, options.optimizer, history, base)
@@ -184,7 +187,7 @@ def run_plan(options: StyleOptions, content_size: tuple[int, int],
         long_side = options.size
         while long_side > 64 and plan(
             pixels_at(content_size, long_side), tile * tile, options.optimizer,
-            lbfgs_history(pixels_at(content_size, long_side), capacity, options.steps), base,
+            lbfgs_history(pixels_at(content_size, long_side), capacity, final_steps), base,
         ).peak_bytes > FILL * available:
             long_side = int(long_side * 0.9)
         raise GramscopeError(
