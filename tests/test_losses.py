@@ -146,3 +146,26 @@ def test_total_loss_gradient_matches_finite_differences():
         numeric = (total(plus.view_as(x)) - total(minus.view_as(x))).item() / (2 * eps)
         analytic = x.grad.flatten()[index].item()
         assert math.isclose(numeric, analytic, rel_tol=1e-5, abs_tol=1e-8), index
+
+
+def test_temporal_loss_is_zero_for_a_perfectly_warped_frame_and_weighs_by_consistency():
+    torch.manual_seed(0)
+    x = torch.rand(1, 3, 4, 5)
+    ones = torch.ones(4, 5)
+    assert losses.temporal_loss(x, x.clone(), ones).item() == 0.0
+    moved = x.clone()
+    moved[0, :, 1, 2] += 0.5  # one pixel differs by 0.5 in each channel
+    # (1/D) Σ c (x − ω)² with D = 3·4·5: three channels × 0.25 over 60.
+    assert losses.temporal_loss(x, moved, ones).item() == pytest.approx(0.75 / 60)
+    occluded = ones.clone()
+    occluded[1, 2] = 0.0  # the check distrusts that pixel: it costs nothing
+    assert losses.temporal_loss(x, moved, occluded).item() == 0.0
+
+
+def test_temporal_loss_gradient_matches_finite_differences():
+    torch.manual_seed(1)
+    x = torch.rand(1, 3, 3, 4, dtype=torch.float64, requires_grad=True)
+    warped = torch.rand(1, 3, 3, 4, dtype=torch.float64)
+    weights = (torch.rand(3, 4, dtype=torch.float64) > 0.3).to(torch.float64)
+    assert torch.autograd.gradcheck(
+        lambda image: losses.temporal_loss(image, warped, weights), (x,))

@@ -158,3 +158,19 @@ def mean_std_error(statistics: torch.Tensor, target: torch.Tensor) -> torch.Tens
     """
     n = statistics.shape[1]
     return ((statistics[0] - target[0]).pow(2).sum() + (statistics[1] - target[1]).pow(2).sum()) / n
+
+
+def temporal_loss(image: torch.Tensor, warped_previous: torch.Tensor,
+                  weights: torch.Tensor) -> torch.Tensor:
+    """Ruder, Dosovitskiy & Brox (2016), eq. 6: L_temporal = (1/D) Σ_k c_k (x_k − ω_k)².
+
+    ``image`` (1, 3, H, W) is frame t's result, ``warped_previous`` frame t−1's result
+    carried onto frame t by the optical flow, ``weights`` c (H, W) or (1, 1, H, W) the
+    flow's consistency (0 where it cannot be trusted); D = 3·H·W. Not part of Gatys et
+    al.'s method: it only ties a video's frames together.
+    """
+    if image.shape != warped_previous.shape:
+        raise ValueError(f"image {tuple(image.shape)} and warped previous frame "
+                         f"{tuple(warped_previous.shape)} differ")
+    c = weights.reshape(1, 1, *image.shape[-2:]).to(image)
+    return (c * (image - warped_previous) ** 2).sum() / image[0].numel()

@@ -1,0 +1,103 @@
+"""Optical flow between video frames, and where it can be trusted (Ruder et al. 2016, §3.2).
+
+Flow is OpenCV's DIS (dense inverse search; no learned weights, a few milliseconds per
+frame pair on a CPU), from the ``video`` extra. Conventions, for frames shaped (H, W, 3):
+
+- ``dense_flow(a, b)[y, x] = (dx, dy)`` means that a's pixel (x, y) is b's pixel
+  (x + dx, y + dy): a(p) ≈ b(p + f(p)).
+- ``warp(image, f)`` samples ``image`` at p + f(p), so ``warp(b, dense_flow(a, b)) ≈ a``.
+  To carry frame t−1's stylised result onto frame t: ``warp(result, backward)`` with
+  ``backward = dense_flow(frame_t, frame_t_minus_1)``.
+- ``consistency(backward, forward)`` is 1 where the backward flow can be trusted and 0 at
+  disocclusions (forward and backward disagree) and motion boundaries (the flow changes
+  fast), with Ruder et al.'s thresholds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import GramscopeError
+
+
+def _cv2():
+    try:
+        import cv2
+    except ImportError as error:  # pragma: no cover - the extra is installed by make test
+        raise GramscopeError(
+            "optical flow needs OpenCV: pip install 'gramscope[video]'") from error
+    return cv2
+
+
+def _grey(frame: np.ndarray) -> np.ndarray:
+    """(H, W, 3) uint8 RGB, or (H, W) grey → (H, W) uint8 luminance."""
+    frame = np.asarray(frame)
+    if frame.ndim == 3:
+        frame = _cv2().cvtColor(np.ascontiguousarray(frame[..., :3]), _cv2().COLOR_RGB2GRAY)
+    if frame.dtype != np.uint8:
+        raise ValueError(f"expected uint8 frames, got {frame.dtype}")
+    return frame
+
+
+def dense_flow(a: np.ndarray, b: np.ndarray, preset: str = "medium") -> np.ndarray:
+    """The flow from frame ``a`` to frame ``b``, shaped (H, W, 2) float32 (dx, dy)."""
+    cv2 = _cv2()
+    presets = {"ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST,
+               "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
+               "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM}
+    grey_a, grey_b = _grey(a), _grey(b)
+    if grey_a.shape != grey_b.shape:
+        raise ValueError(f"frames differ in size: {grey_a.shape} and {grey_b.shape}")
+    dis = cv2.DISOpticalFlow_create(presets[preset])
+    return dis.calc(grey_a, grey_b, None)
+
+
+def warp(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
+    """``image`` sampled at p + flow(p) (bilinear; positions outside repeat the border)."""
+    cv2 = _cv2()
+    height, width = flow.shape[:2]
+    xs, ys = np.meshgrid(np.arange(width, dtype=np.float32),
+                         np.arange(height, dtype=np.float32))
+    return cv2.remap(np.ascontiguousarray(image), xs + flow[..., 0], ys + flow[..., 1],
+                     cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+def consistency(backward: np.ndarray, forward: np.ndarray) -> np.ndarray:
+    """Weights c in {0, 1}, shaped (H, W) float32, for frame t's backward flow.
+
+    ``backward`` = dense_flow(frame_t, frame_t−1), ``forward`` = dense_flow(frame_t−1,
+    frame_t). With w the backward flow and w̃ the forward flow read at p + w(p):
+
+    - disoccluded where |w + w̃|² > 0.01 (|w|² + |w̃|²) + 0.5 (following the flow there and
+      back does not return to p: the pixel was hidden in frame t−1);
+    - a motion boundary where |∇w_x|² + |∇w_y|² > 0.01 |w|² + 0.002.
+
+    c is 0 at either and 1 elsewhere (Ruder, Dosovitskiy & Brox 2016, §3.2).
+    """
+    returned = warp(forward, backward)
+    round_trip = np.sum((backward + returned) ** 2, axis=-1)
+    magnitudes = np.sum(backward ** 2, axis=-1) + np.sum(returned ** 2, axis=-1)
+    disoccluded = round_trip > 0.01 * magnitudes + 0.5
+    gradient = sum(np.gradient(backward[..., k], axis=axis) ** 2
+                   for k in range(2) for axis in range(2))
+    boundary = gradient > 0.01 * np.sum(backward ** 2, axis=-1) + 0.002
+    return (~(disoccluded | boundary)).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class FramePairFlow:
+    """What frame t needs of frame t−1: the backward flow and its consistency weights."""
+
+    backward: np.ndarray  # (H, W, 2): frame t's pixel p is frame t−1's p + backward[p]
+    weights: np.ndarray  # (H, W): 1 where the warped frame t−1 can be trusted
+
+
+def pair_flow(previous: np.ndarray, current: np.ndarray,
+              preset: str = "medium") -> FramePairFlow:
+    """Forward and backward flow between two consecutive frames, computed once, and the
+    consistency weights that say where the warped previous frame holds."""
+    backward = dense_flow(current, previous, preset)
+    forward = dense_flow(previous, current, preset)
+    return FramePairFlow(backward, consistency(backward, forward))
