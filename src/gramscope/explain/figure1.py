@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from ..device import resolve_device
-from ..image import resize_long_side, to_pil, to_tensor
+from ..image import resize_long_side, rgb_to_yiq, to_pil, to_tensor
 from ..options import PAPER_STYLE_LAYERS, StyleOptions
 from ..transfer import ImageInput, as_image
 from ..vgg import VGG19, canonical_layer
@@ -113,12 +113,6 @@ def psnr(image: Image.Image, reference: Image.Image) -> float:
     return math.inf if mse == 0 else 10 * math.log10(255**2 / mse)
 
 
-#: RGB → YIQ (NTSC): Y is luminance, I and Q the two chroma axes (orange–blue, purple–green).
-YIQ = torch.tensor([[0.299, 0.587, 0.114],
-                    [0.596, -0.274, -0.322],
-                    [0.211, -0.523, 0.312]])
-
-
 @dataclass(frozen=True)
 class HighFrequency:
     """Mean |∇²| of an image's luminance and of its chroma (in pixel levels per pixel), or
@@ -136,7 +130,8 @@ def high_frequency(image: Image.Image) -> HighFrequency:
     Pixel noise raises it and smooth shading does not: a reconstruction covered in magenta
     and green speckle has several times the photo's chroma value.
     """
-    yiq = torch.einsum("cd,dhw->chw", YIQ, to_tensor(image)[0])  # (3, H, W)
+    # YIQ (NTSC): Y is luminance, I and Q the two chroma axes (orange–blue, purple–green).
+    yiq = rgb_to_yiq(to_tensor(image))[0]  # (3, H, W)
     laplacian = (yiq[:, :-2, 1:-1] + yiq[:, 2:, 1:-1] + yiq[:, 1:-1, :-2] + yiq[:, 1:-1, 2:]
                  - 4 * yiq[:, 1:-1, 1:-1]).abs()  # (3, H − 2, W − 2)
     return HighFrequency(float(laplacian[0].mean()), float(laplacian[1:].mean()))
