@@ -35,7 +35,8 @@ def _grey(frame: np.ndarray) -> np.ndarray:
     """(H, W, 3) uint8 RGB, or (H, W) grey → (H, W) uint8 luminance."""
     frame = np.asarray(frame)
     if frame.ndim == 3:
-        frame = _cv2().cvtColor(np.ascontiguousarray(frame[..., :3]), _cv2().COLOR_RGB2GRAY)
+        cv2 = _cv2()
+        frame = cv2.cvtColor(np.ascontiguousarray(frame[..., :3]), cv2.COLOR_RGB2GRAY)
     if frame.dtype != np.uint8:
         raise ValueError(f"expected uint8 frames, got {frame.dtype}")
     return frame
