@@ -3,8 +3,11 @@
 ``data/reference_run_64px.png`` was made by the engine before it was split into modules
 (and the split reproduced it bit for bit). Another CPU rounds differently in the last bit
 and L-BFGS amplifies that over ten steps: on the H200 machine's CPU the image differed by
-at most 3 levels, 0.35 on average. Changes of behaviour move far more: one more step
-gives 8 and 0.98, α×1.05 gives 133 and 17 (measured), so the bounds sit between.
+at most 3 levels, 0.35 on average; on an AVX2-only AMD EPYC by 0.49 on average, 3 levels at
+the 99th percentile and 10 at one pixel (28 of 9216 values above 5). Changes of behaviour
+move far more: one more step gives 0.98 on average (1.56 on the EPYC, 7 levels at the
+99th percentile), α×1.05 gives 17 (measured), so the bounds sit between. The largest
+single difference is left unbounded: it is one pixel's rounding luck.
 """
 
 from __future__ import annotations
@@ -37,5 +40,5 @@ def test_a_small_run_reproduces_the_stored_image(monkeypatch, tiny_content, tiny
     expected = np.asarray(Image.open(REFERENCE).convert("RGB"), dtype=np.int16)
     assert made.shape == expected.shape == (48, 64, 3)
     difference = np.abs(made - expected)
-    assert difference.max() <= 5 and difference.mean() < 0.6, (difference.max(),
-                                                                difference.mean())
+    p99 = float(np.percentile(difference, 99))
+    assert p99 <= 4 and difference.mean() < 0.75, (p99, difference.mean())
