@@ -39,9 +39,11 @@ def test_raw_terms_and_their_weighted_parts_add_up(vgg, tiny_content, tiny_style
     x = image.clone().requires_grad_(True)
     raw = objective.loss_and_grad(x, 1.0)
     parts = objective.parts(raw.tolist())
-    # [L_content, Σ w_l E_l, L_tv, E_l…]: the second is the weighted sum of the rest.
+    # [L_content, Σ w_l E_l, L_tv, L_temporal, E_l…]: the second is the weighted sum of the
+    # E_l; without a previous frame L_temporal is 0 and has no part.
     weights = list(options.layer_weights.values())
-    assert raw[1].item() == pytest.approx(sum(w * e for w, e in zip(weights, raw[3:].tolist(),
+    assert raw[3].item() == 0 and parts["temporal"] is None
+    assert raw[1].item() == pytest.approx(sum(w * e for w, e in zip(weights, raw[4:].tolist(),
                                                                       strict=True)), rel=1e-5)
     assert parts["total"] == pytest.approx(
         parts["content"] + options.beta * sum(parts["style"].values()) + parts["tv"], rel=1e-6)

@@ -19,6 +19,7 @@ from .image import to_pil
 from .interrupt import StopFlag
 from .masks import MaskInput, Masks, prepare_masks
 from .options import StyleOptions
+from .temporal import PreviousFrame
 from .transfer import ImageInput, StepRecord
 from .version import version
 from .vgg import VGG19
@@ -91,6 +92,7 @@ def stylize(
     net: VGG19 | None = None,
     masks: Sequence[MaskInput] | Masks | None = None,
     coarse_style: ImageInput | None = None,
+    previous_frame: PreviousFrame | None = None,
     announce_stop: bool = False,
     **option_values: Any,
 ) -> Result:
@@ -102,7 +104,8 @@ def stylize(
     checkpoints and the explain figures are such callbacks. ``checkpoint_every``,
     ``resume``, ``net``, ``masks`` (one greyscale image per style: white = that style
     here) and ``coarse_style`` (a painting for the large structure, see
-    ``StyleOptions.coarse_from``) are handed to :func:`gramscope.transfer.run`. Ctrl-C (or
+    ``StyleOptions.coarse_from``) and ``previous_frame`` (a video's frame t−1 moved onto
+    this one) are handed to :func:`gramscope.transfer.run`. Ctrl-C (or
     SIGTERM) ends the run after the current step and still returns its picture;
     ``announce_stop`` says so on stderr when it happens.
     """
@@ -127,7 +130,7 @@ def stylize(
         for record in transfer.run(content, style, settings, stop=stopping,
                                    image_every=image_every, checkpoint_every=checkpoint_every,
                                    resume=resume, net=net, masks=prepared,
-                                   coarse_style=coarse_style):
+                                   coarse_style=coarse_style, previous_frame=previous_frame):
             if record.image is not None:
                 latest = record.image
             history.append(record)
@@ -141,4 +144,8 @@ def stylize(
                             time.perf_counter() - started, stopped or failed, net, prepared)
     if coarse_style is not None:
         metadata["coarse_style"] = describe_input(coarse_style)
+    if previous_frame is not None:
+        metadata["previous_frame"] = {"temporal_weight": previous_frame.weight,
+                                      "warped_start": previous_frame.warped_start,
+                                      "trusted": round(float(previous_frame.weights.mean()), 4)}
     return Result(to_pil(latest), history, metadata, stopped or failed, stopped, failed)

@@ -1,4 +1,5 @@
-"""The objective at one scale: L_total = α L_content + β Σ_l w_l E_l (+ an optional TV term).
+"""The objective at one scale: L_total = α L_content + β Σ_l w_l E_l (+ optional TV and
+temporal terms).
 
 Targets (P^l from the photo, A^l/M from each painting) are computed once per scale; each
 evaluation fills ``image.grad`` and returns the weighted terms for the step record. The
@@ -18,6 +19,7 @@ from . import losses
 from .device import network_precision
 from .errors import OptionsError
 from .options import StyleOptions
+from .temporal import PreviousFrame
 from .tiling import halo_for, tiled_features, tiled_grams, tiled_guided_grams, tiles
 from .vgg import CHANNELS, LAYER_INDEX, VGG19, canonical_layer, downsampling
 
@@ -53,16 +55,20 @@ class Objective:
     only where its guide is: guided Gram matrices, one target per region (Gatys et al.
     2017, §4); where no guide reaches, only the content term acts. ``coarse`` (a second
     painting) supplies the targets of the style layers from ``options.coarse_from`` on: its
-    large structure with the first painting's brushwork (the same paper, §5).
+    large structure with the first painting's brushwork (the same paper, §5). ``previous``
+    (a video's frame t−1, moved onto this frame) adds its weight × L_temporal (Ruder et al.
+    2016; see temporal.py), not part of the paper's loss.
     """
 
     def __init__(
         self, net: VGG19, options: StyleOptions, content: torch.Tensor,
         styles: Sequence[torch.Tensor], blend: Sequence[float], alpha: float,
         tile: int | None = None, guides: Sequence[torch.Tensor] | None = None,
-        coarse: torch.Tensor | None = None,
+        coarse: torch.Tensor | None = None, previous: PreviousFrame | None = None,
     ) -> None:
         self.net, self.options, self.alpha, self.tile = net, options, alpha, tile
+        # Only a weighted temporal term is evaluated: a warped start alone leaves L_total be.
+        self.previous = previous if previous is not None and previous.weight > 0 else None
         self.content_layers = [canonical_layer(name) for name in options.content_layers]
         self.layer_weights = options.layer_weights
         self.layers = sorted(set(self.content_layers) | set(self.layer_weights))
@@ -72,7 +78,7 @@ class Objective:
         # minimiser depends only on their ratios, and α = 1e-30 with β = 1e30 would
         # otherwise overflow float32 in the backward pass. Reported values use the real ones.
         self.norm = max(alpha, options.beta * max(self.layer_weights.values(), default=0.0),
-                        options.tv_weight, 1e-300)
+                        options.tv_weight, self.temporal_weight, 1e-300)
         if tile is not None and not self.gram:
             raise OptionsError("the mean-std style representation is not available for tiled "
                                "(very large) runs; use --style-representation gram")
@@ -95,6 +101,17 @@ class Objective:
                 self.regions = [
                     Region(guide, self._style_statistics(style), weight * len(blend))
                     for guide, style, weight in zip(guides, styles, blend, strict=True)]
+
+    @property
+    def temporal_weight(self) -> float:
+        """The weight of L_temporal in L_total (0 without a weighted previous frame)."""
+        return 0.0 if self.previous is None else self.previous.weight
+
+    def _temporal(self, image: torch.Tensor) -> torch.Tensor:
+        """L_temporal at ``image`` (0, not evaluated, without a weighted previous frame)."""
+        if self.previous is None:
+            return torch.zeros((), device=image.device)
+        return self.previous.loss(image)
 
     def _features(self, image: torch.Tensor, layers: Any) -> dict[str, torch.Tensor]:
         """The network's rectified features, in the run's precision and memory format.
@@ -151,26 +168,35 @@ class Objective:
         return losses.mean_std_error(losses.mean_std(feature, losses.STD_EPS), target)
 
     def _raw(self, content: torch.Tensor, style: torch.Tensor, tv: torch.Tensor,
-             errors: dict[str, torch.Tensor], device: torch.device) -> torch.Tensor:
-        """[L_content, Σ_l w_l E_l, L_tv, E_l for each style layer]: one fp32 tensor on the
-        device, so a step reads all its numbers back with a single synchronisation."""
-        terms = [content, style, tv, *(errors[layer] for layer in self.layer_weights)]
+             temporal: torch.Tensor, errors: dict[str, torch.Tensor], device: torch.device,
+             ) -> torch.Tensor:
+        """[L_content, Σ_l w_l E_l, L_tv, L_temporal, E_l for each style layer]: one fp32
+        tensor on the device, so a step reads all its numbers back with a single
+        synchronisation."""
+        terms = [content, style, tv, temporal, *(errors[layer] for layer in self.layer_weights)]
         return torch.stack([t.detach().to(device, torch.float32).reshape(()) for t in terms])
 
     def optimised_total(self, raw: torch.Tensor) -> torch.Tensor:
         """L_total / norm from :meth:`_raw`'s values, on the device (what the gradient is of)."""
         beta, tv_weight = self.options.beta, self.options.tv_weight
-        return (self.alpha * raw[0] + beta * raw[1] + tv_weight * raw[2]) / self.norm
+        total = self.alpha * raw[0] + beta * raw[1] + tv_weight * raw[2]
+        if self.previous is not None:
+            total = total + self.temporal_weight * raw[3]
+        return total / self.norm
 
     def parts(self, raw: list[float]) -> dict[str, Any]:
         """The weighted terms of a step record from :meth:`loss_and_grad`'s raw values."""
         content, style, tv = raw[0], raw[1], self.options.tv_weight * raw[2]
         total = losses.total_loss(content, style, self.alpha, self.options.beta) + tv
+        temporal = None
+        if self.previous is not None:
+            temporal = self.temporal_weight * raw[3]
+            total += temporal
         return {
             "content": self.alpha * content,
             "style": {layer: self.layer_weights[layer] * e
-                      for layer, e in zip(self.layer_weights, raw[3:], strict=True)},
-            "tv": tv, "total": total,
+                      for layer, e in zip(self.layer_weights, raw[4:], strict=True)},
+            "tv": tv, "temporal": temporal, "total": total,
         }
 
     def loss_and_grad(self, image: torch.Tensor, scale: float) -> torch.Tensor:
@@ -190,8 +216,11 @@ class Objective:
               else zero)
         beta, tv_weight = self.options.beta / self.norm, self.options.tv_weight / self.norm
         total = losses.total_loss(content, style, self.alpha / self.norm, beta) + tv_weight * tv
+        temporal = self._temporal(image)
+        if self.previous is not None:
+            total = total + self.temporal_weight / self.norm * temporal
         (total * scale).backward()
-        return self._raw(content, style, tv, errors, image.device)
+        return self._raw(content, style, tv, temporal, errors, image.device)
 
     def _tiled_loss_and_grad(self, image: torch.Tensor, scale: float) -> torch.Tensor:
         """Two passes (see tiling.py): whole-image Gram matrices, then each tile's gradient
@@ -221,8 +250,11 @@ class Objective:
         if self.options.tv_weight:
             tv = losses.total_variation(image, self.options.tv_chroma)
             (self.options.tv_weight / self.norm * tv * scale).backward()
+        temporal = self._temporal(image)  # per pixel: the whole image at once, like TV
+        if self.previous is not None:
+            (self.temporal_weight / self.norm * temporal * scale).backward()
         style = losses.style_loss(errors, self.layer_weights) if errors else tv.new_zeros(())
-        return self._raw(content_total, style, tv, errors, image.device)
+        return self._raw(content_total, style, tv, temporal, errors, image.device)
 
     def _tiled_style(self, image: torch.Tensor) -> tuple[
             dict[str, torch.Tensor], dict[str, list[tuple[torch.Tensor | None, torch.Tensor]]]]:

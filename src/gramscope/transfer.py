@@ -32,6 +32,7 @@ from .errors import GramscopeError, OptionsError
 from .image import (
     check_size,
     load_image,
+    long_side_size,
     luminance_only,
     match_color_statistics,
     recombine_luminance,
@@ -43,6 +44,7 @@ from .lbfgs import DeviceLBFGS
 from .masks import MaskInput, Masks, prepare_masks
 from .objective import Objective
 from .options import StyleOptions
+from .temporal import PreviousFrame
 from .vgg import VGG19
 
 #: Times a scale is restarted from its best image after a non-finite or diverged loss.
@@ -58,7 +60,8 @@ class StepRecord:
     """What happened at one optimiser step (losses at the image *before* the step's update).
 
     ``content`` is α·L_content, ``style`` holds each w_l·E_l (so :attr:`style_total`,
-    β·Σ_l w_l E_l, is the style part of ``total``), ``tv`` is the weighted TV term.
+    β·Σ_l w_l E_l, is the style part of ``total``), ``tv`` is the weighted TV term and
+    ``temporal`` the weighted temporal term of a video frame (None when there is none).
     ``event`` notes a recovery or a failure; ``failed`` means the run ended on an error and
     ``image`` is the last good one.
     """
@@ -76,6 +79,7 @@ class StepRecord:
     checkpoint: dict[str, Any] | None = field(default=None, repr=False)
     event: str | None = None
     failed: bool = False
+    temporal: float | None = None
 
     @property
     def style_total(self) -> float:
@@ -88,6 +92,8 @@ class StepRecord:
             "seconds": round(self.seconds, 4), "content": self.content, "style": self.style,
             "beta": self.beta, "tv": self.tv, "total": self.total,
         }
+        if self.temporal is not None:
+            out["temporal"] = self.temporal
         if self.event:
             out["event"] = self.event
         return out
@@ -116,9 +122,17 @@ class Diverged(Exception):
 
 
 def initial_image(options: StyleOptions, inputs: ScaleInputs, generator: torch.Generator,
-                  guides: Sequence[torch.Tensor] | None = None) -> torch.Tensor:
+                  guides: Sequence[torch.Tensor] | None = None,
+                  previous: PreviousFrame | None = None) -> torch.Tensor:
     """The first scale's start: ``options.init`` at the first scale's size. ``guides``
-    (one mask per painting, at the image's size) make the matched start regional."""
+    (one mask per painting, at the image's size) make the matched start regional; a video's
+    ``previous`` frame replaces it wherever that frame's moved result holds."""
+    own = _own_start(options, inputs, generator, guides)
+    return own if previous is None else previous.start(own)
+
+
+def _own_start(options: StyleOptions, inputs: ScaleInputs, generator: torch.Generator,
+               guides: Sequence[torch.Tensor] | None) -> torch.Tensor:
     content = inputs.net_content
     if options.init == "content":
         return content.clone()
@@ -298,11 +312,12 @@ def scale_alpha(
 def start_image(
     options: StyleOptions, previous: torch.Tensor | None, inputs: ScaleInputs,
     generator: torch.Generator, guides: Sequence[torch.Tensor] | None = None,
+    frame: PreviousFrame | None = None,
 ) -> torch.Tensor:
-    """The first scale starts from ``options.init``; each later one from the previous
-    scale's result, upsampled."""
+    """The first scale starts from ``options.init`` (and a video's previous ``frame``);
+    each later one from the previous scale's result, upsampled."""
     if previous is None:
-        return initial_image(options, inputs, generator, guides)
+        return initial_image(options, inputs, generator, guides, frame)
     return F.interpolate(previous, size=inputs.content.shape[-2:], mode="bicubic",
                          align_corners=False).clamp(0, 255)
 
@@ -463,7 +478,7 @@ def _record(
     return StepRecord(
         step=at.step, scale=scale, size=inputs.size, seconds=at.seconds(),
         content=parts["content"], style=parts["style"], beta=options.beta,
-        tv=parts["tv"], total=parts["total"], event=event,
+        tv=parts["tv"], total=parts["total"], event=event, temporal=parts["temporal"],
         image=_presentable(current.image, options, inputs.content) if with_image else None,
     )
 
@@ -508,13 +523,16 @@ def run(
     net: VGG19 | None = None,
     masks: Sequence[MaskInput] | Masks | None = None,
     coarse_style: ImageInput | None = None,
+    previous_frame: PreviousFrame | None = None,
 ) -> Iterator[StepRecord]:
     """Stylise ``content`` after ``styles``, yielding a :class:`StepRecord` per step.
 
     ``masks`` (one greyscale image per style, see masks.py) puts each painting's style only
     where its mask is white; elsewhere the photo is held by the content term alone.
     ``coarse_style`` gives the style layers from ``options.coarse_from`` on their targets
-    (large structure from it, brushwork from ``styles``).
+    (large structure from it, brushwork from ``styles``). ``previous_frame`` (a video's
+    frame t−1 moved onto this one, see temporal.py) gives a warped start and a temporal
+    term; its size must be the result's.
 
     ``stop()`` is polled between steps; when it returns true the run ends after yielding
     the last record (which always carries the image). Every ``image_every`` steps, and at
@@ -540,6 +558,8 @@ def run(
     if masks is not None and coarse_style is not None:
         raise OptionsError("masks and a coarse style image do not combine; choose one")
     coarse_image = None if coarse_style is None else as_image(coarse_style)
+    if previous_frame is not None:
+        _check_frame_size(previous_frame, content_image.size, options.size)
     final_plan = memory.run_plan(options, content_image.size, device=device)
     if net is None:
         net = network_for(options)
@@ -549,7 +569,7 @@ def run(
     with deterministic_kernels(device, options.deterministic):
         yield from _run_scales(
             RunInputs(options, content_image, style_images, blend, net, device, final_plan,
-                      masks, coarse_image),
+                      masks, coarse_image, previous_frame),
             at, generator, stop=stop, image_every=image_every,
             checkpoint_every=checkpoint_every, resume=resume)
 
@@ -567,6 +587,7 @@ class RunInputs:
     plan: memory.MemoryPlan  # of the final scale
     masks: Masks | None = None
     coarse: Image.Image | None = None
+    previous: PreviousFrame | None = None  # a video's frame t−1, moved onto this one
 
     def guides(self, inputs: ScaleInputs) -> list[torch.Tensor] | None:
         """Each mask at this scale's size, or None without masks."""
@@ -584,7 +605,7 @@ class RunInputs:
 
         def build(tile: int | None) -> Objective:
             return Objective(self.net, self.options, inputs.net_content, styles, self.blend,
-                             alpha, tile, guides, coarse)
+                             alpha, tile, guides, coarse, self.previous)
 
         return Fit(build, long_side, self.device, use_tile)
 
@@ -625,8 +646,8 @@ def _run_scales(
             current.load(resume)
             at.step, first_step, resume = resume["step"], resume["step_in_scale"], None
         else:
-            current = ScaleRun(objective, start_image(options, image, inputs, generator,
-                                                      guides), options, history)
+            start = start_image(options, image, inputs, generator, guides, run_inputs.previous)
+            current = ScaleRun(objective, start, options, history)
             first_step = 0
         ended = yield from optimise_scale(
             current, fit, options, inputs, scale, range(first_step, n_steps), at, stop=stop,
@@ -639,6 +660,15 @@ def _run_scales(
                          size=(image.shape[-1], image.shape[-2]), seconds=at.seconds(),
                          content=0.0, style={}, beta=options.beta, tv=0.0, total=0.0,
                          image=_presentable(image, options, inputs.content))
+
+
+def _check_frame_size(frame: PreviousFrame, content_size: tuple[int, int],
+                      long_side: int) -> None:
+    """A previous frame must be the size of the result (the photo at ``long_side``)."""
+    expected = long_side_size(content_size, long_side)
+    if frame.size != expected:
+        raise OptionsError(f"the previous frame is {frame.size[0]}x{frame.size[1]}, the "
+                           f"result {expected[0]}x{expected[1]}")
 
 
 def _presentable(image: torch.Tensor, options: StyleOptions, content: torch.Tensor):
