@@ -12,7 +12,7 @@ from gramscope.distributed import executors
 from gramscope.distributed.batch import collect_contents, output_names, plan_batch
 from gramscope.distributed.executors import SerialBackend, attempt, execute
 from gramscope.distributed.jobs import ImageJob, JobOutcome, is_done, run_job
-from gramscope.distributed.video import plan_video
+from gramscope.distributed.video import UNMOVED, Continuity, plan_video
 from gramscope.errors import GramscopeError
 from gramscope.options import StyleOptions
 
@@ -95,7 +95,8 @@ def test_warm_started_frames_wait_for_their_predecessor_and_restart_cold_after_a
         image_files, tmp_path):
     content, style = image_files
     frames = [content] * 5
-    jobs = plan_video(frames, [style], TINY, tmp_path, segments=2)
+    continuity = Continuity(temporal_weight=2.0, later_steps=1)
+    jobs = plan_video(frames, [style], TINY, tmp_path, segments=2, continuity=continuity)
     # Two runs, [0, 1, 2] and [3, 4]: each frame after a run's first starts from the one before.
     assert [j.after for j in jobs] == [None, 0, 1, None, 3]
     backend = RecordingBackend(fail={"out_000001.png"})
@@ -105,13 +106,28 @@ def test_warm_started_frames_wait_for_their_predecessor_and_restart_cold_after_a
     assert order.index("out_000001.png") > order.index("out_000000.png")
     assert order.index("out_000002.png") > order.index("out_000001.png")
     assert order.index("out_000003.png") < order.index("out_000001.png")  # runs in parallel
-    assert submitted["out_000001.png"].options.init == str(jobs[0].output)
-    assert submitted["out_000004.png"].options.init == str(jobs[3].output)
-    assert submitted["out_000003.png"].options.init == FIRST  # a run's first frame
-    assert submitted["out_000002.png"].options.init == FIRST  # its predecessor failed
+    # Warm: the previous result, moved by the flow between the two source frames, with the
+    # temporal weight and the later steps at one scale; the init stays the cold start's.
+    for name, before in (("out_000001.png", 0), ("out_000004.png", 3)):
+        job = submitted[name]
+        assert job.previous == jobs[before].output and job.previous_source == frames[before]
+        assert job.temporal_weight == 2.0 and job.options.init == FIRST
+        assert (job.options.steps, job.options.scale_sizes) == (1, (32,))
+    for name in ("out_000003.png", "out_000002.png"):  # a run's first; predecessor failed
+        assert submitted[name].previous is None and submitted[name].options == TINY
     assert [o.status for o in summary.outcomes] == ["done", "failed", "done", "done", "done"]
     assert summary.exit_code == 1
     assert any("frame 1: boom" in line for line in summary.lines())
+
+
+def test_an_unmoved_warm_start_starts_from_the_previous_result_as_it_is(image_files, tmp_path):
+    content, style = image_files
+    jobs = plan_video([content] * 3, [style], TINY, tmp_path, continuity=UNMOVED)
+    backend = RecordingBackend(fail=set())
+    execute(jobs, backend, progress=False)
+    submitted = {j.output.name: j for j in backend.submitted}
+    assert submitted["out_000002.png"].options == TINY.replace(init=str(jobs[1].output))
+    assert submitted["out_000002.png"].previous is None
 
 
 def test_independent_frames_have_no_order(image_files, tmp_path):

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from gramscope.cli import main
+from gramscope.distributed.video import DEFAULT_TEMPORAL_WEIGHT
 from gramscope.image import read_metadata
 from gramscope.options import StyleOptions
 
@@ -93,15 +94,16 @@ def test_a_short_video_keeps_its_frame_rate_frame_count_and_audio(tmp_path, caps
     write_test_video(source, frames=5, fps=10)
     assert iio.immeta(source, plugin="FFMPEG")["audio_codec"] == "aac"
     code = main(["video", str(source), "starry_night", "-o", str(result), *quick, *ON_RAY,
-                 "--keep-frames"])
+                 "--keep-frames", "--later-steps", "2"])
     assert code == 0, capsys.readouterr().err
     meta = iio.immeta(result, plugin="FFMPEG")
     assert meta["fps"] == 10 and meta["audio_codec"] == "aac"
     frames = list(iio.imiter(result, plugin="FFMPEG"))
     assert len(frames) == 5 and frames[0].shape == (20, 32, 3)  # 32x21 made even
-    # Two workers, two warm-started runs: frames 0-2 and 3-4.
-    inits = [read_metadata(tmp_path / "styled_frames" / f"out_{i:06d}.png")["options"]["init"]
-             for i in range(5)]
-    assert inits[0] == inits[3] == StyleOptions().init
-    assert [Path(p).name for p in inits[1:3] + inits[4:]] == [
-        "out_000000.png", "out_000001.png", "out_000003.png"]
+    # Two workers, two warm-started runs: frames 0-2 and 3-4; a warm frame starts from its
+    # predecessor's result moved by the flow, and runs the later steps.
+    made = [read_metadata(tmp_path / "styled_frames" / f"out_{i:06d}.png") for i in range(5)]
+    assert {m["options"]["init"] for m in made} == {StyleOptions().init}
+    assert [("previous_frame" in m) for m in made] == [False, True, True, False, True]
+    assert [m["steps_done"] for m in made][1:3] == [2, 2]
+    assert made[1]["previous_frame"]["temporal_weight"] == DEFAULT_TEMPORAL_WEIGHT

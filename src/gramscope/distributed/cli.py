@@ -17,6 +17,7 @@ from ..errors import OptionsError
 from ..options import PAPER_STYLE_LAYERS
 from ..options_grid import FIGURE3_STRENGTHS
 from .executors import DEFAULT_RETRIES, Backend, Summary, make_backend, print_summary
+from .video import DEFAULT_LATER_STEPS, DEFAULT_TEMPORAL_WEIGHT
 
 
 def register(subparsers: Any) -> None:
@@ -177,10 +178,12 @@ def _add_video(subparsers: Any) -> None:
         "video", help="stylise every frame of a video, keeping its frame rate and audio",
         description="Stylise every frame of INPUT after STYLE and write OUTPUT (.mp4, H.264) "
         "at the source frame rate with the source audio. Frame t starts from frame t−1's "
-        "result (less flicker); frames are cut into --segments runs that proceed in parallel, "
-        "each with a restart at its first frame. --independent starts every frame from its "
-        "own content: most parallel, most flicker. Stylised frames wait in OUTPUT_frames/ "
-        "until the video is written, so a stopped run resumes.",
+        "result moved along the optical flow, a temporal loss keeps its strokes where they "
+        "moved to, and it runs --later-steps steps at one scale (Ruder et al. 2016); frames "
+        "are cut into --segments runs that proceed in parallel, each with a restart at its "
+        "first frame. --independent starts every frame from its own content: most "
+        "parallel, most flicker. Stylised frames wait in OUTPUT_frames/ until the video is "
+        "written, so a stopped run resumes.",
     )
     parser.add_argument("input", type=Path, metavar="INPUT")
     parser.add_argument("styles", nargs="+", metavar="STYLE")
@@ -191,6 +194,19 @@ def _add_video(subparsers: Any) -> None:
                         "worker)")
     parser.add_argument("--independent", action="store_true",
                         help="no warm start: every frame from its own content image")
+    motion = parser.add_argument_group("how a frame follows the one before it")
+    motion.add_argument("--temporal-weight", type=float, default=DEFAULT_TEMPORAL_WEIGHT,
+                        metavar="W", help="weight of the temporal loss, which holds each "
+                        "stroke where the motion carried it; 0 turns it off (default: "
+                        f"{DEFAULT_TEMPORAL_WEIGHT:g})")
+    motion.add_argument("--later-steps", type=int, default=DEFAULT_LATER_STEPS, metavar="N",
+                        help="optimiser steps of a frame that starts from the one before, at "
+                        f"one scale (default: {DEFAULT_LATER_STEPS}; the first frame of a "
+                        "segment runs --steps)")
+    motion.add_argument("--no-flow", action="store_true",
+                        help="start from the previous result where it lies, not moved with "
+                        "the picture, and no temporal loss (strokes stay on the screen while "
+                        "the scene moves under them)")
     parser.add_argument("--max-frames", type=int, metavar="N",
                         help="only the first N frames (a preview)")
     parser.add_argument("--keep-frames", action="store_true",
@@ -202,15 +218,19 @@ def _add_video(subparsers: Any) -> None:
 
 
 def cmd_video(args: argparse.Namespace) -> int:
-    from .video import run_video
+    from .video import Continuity, run_video
 
     if args.max_frames is not None and args.max_frames < 1:
         raise OptionsError(f"--max-frames must be 1 or more, not {args.max_frames}")
     options = options_from_args(args)
+    continuity = Continuity(flow=not args.no_flow,
+                            temporal_weight=0.0 if args.no_flow else args.temporal_weight,
+                            later_steps=args.later_steps)
     with _backend(args) as backend:
         summary, written = run_video(
             args.input, _images(args.styles), options, args.output, backend,
-            segments=args.segments, independent=args.independent, max_frames=args.max_frames,
+            segments=args.segments, independent=args.independent, continuity=continuity,
+            max_frames=args.max_frames,
             keep_frames=args.keep_frames, overwrite=args.overwrite, progress=not args.quiet,
         )
     if written is not None:

@@ -16,10 +16,15 @@ frame pair on a CPU), from the ``video`` extra. Conventions, for frames shaped (
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..errors import GramscopeError
+
+if TYPE_CHECKING:
+    from ..temporal import PreviousFrame
 
 
 def _cv2():
@@ -102,3 +107,32 @@ def pair_flow(previous: np.ndarray, current: np.ndarray,
     backward = dense_flow(current, previous, preset)
     forward = dense_flow(previous, current, preset)
     return FramePairFlow(backward, consistency(backward, forward))
+
+
+def warped_error(current: np.ndarray, previous: np.ndarray, flow: FramePairFlow) -> float:
+    """Mean |x_t − ω(x_{t−1})| in pixel levels over the pixels the consistency check keeps:
+    how much of frame t does not follow the motion from frame t−1 (0 for a perfectly
+    warped sequence)."""
+    moved = warp(np.asarray(previous, dtype=np.float32), flow.backward)
+    difference = np.abs(np.asarray(current, dtype=np.float32) - moved).mean(axis=-1)
+    kept = flow.weights > 0
+    return float(difference[kept].mean()) if kept.any() else 0.0
+
+
+def moved_result(previous_result: Path, previous_source: Path, source: Path,
+                 temporal_weight: float = 0.0) -> PreviousFrame:
+    """Frame t−1's result (a file) carried onto frame t by the flow between the two source
+    frames, with the consistency weights: what :func:`gramscope.stylize` takes as
+    ``previous_frame``."""
+    from ..image import load_image
+    from ..temporal import PreviousFrame
+
+    result, before, now = (np.asarray(load_image(path)) for path in
+                           (previous_result, previous_source, source))
+    if not result.shape == before.shape == now.shape:
+        raise GramscopeError(
+            f"{previous_result} ({result.shape[1]}x{result.shape[0]}) and the source frames "
+            f"{previous_source}, {source} must have one size")
+    flow = pair_flow(before, now)
+    return PreviousFrame.from_arrays(warp(result, flow.backward), flow.weights,
+                                     temporal_weight)

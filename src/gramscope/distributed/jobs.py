@@ -34,6 +34,13 @@ class ImageJob:
     ``after`` is the index (in the job list) of a job that must finish first because this
     one starts from its result: a warm-started video frame. The scheduler then runs
     :meth:`warm_started` from that result; if that job failed, this one runs as planned.
+
+    ``previous_source`` (the source frame before ``content``) makes that warm start follow
+    the motion: the optical flow between the two source frames carries the previous result
+    onto this frame (a warped start, see :mod:`gramscope.temporal`), and ``temporal_weight``
+    > 0 adds the temporal loss against it. Without it the previous result is the start as
+    it is. ``warm_options``, when given, replace ``options`` for the warm-started run (a
+    start that is already a picture needs fewer steps); a cold run keeps ``options``.
     """
 
     content: Path
@@ -42,12 +49,19 @@ class ImageJob:
     output: Path
     after: int | None = None
     label: str = ""
+    previous_source: Path | None = None
+    temporal_weight: float = 0.0
+    warm_options: StyleOptions | None = None
+    previous: Path | None = None  # the previous frame's result, set by warm_started()
 
     def __post_init__(self) -> None:
         # Absolute paths: a Ray worker need not share the driver's working directory.
         object.__setattr__(self, "content", Path(self.content).absolute())
         object.__setattr__(self, "styles", tuple(Path(s).absolute() for s in self.styles))
         object.__setattr__(self, "output", Path(self.output).absolute())
+        for name in ("previous_source", "previous"):
+            if getattr(self, name) is not None:
+                object.__setattr__(self, name, Path(getattr(self, name)).absolute())
         if self.output.suffix.lower() != ".png":
             # Only PNG carries the metadata that makes a job resumable.
             raise GramscopeError(f"job output {self.output} must be a .png")
@@ -58,8 +72,12 @@ class ImageJob:
         return self.label or str(self.content)
 
     def warm_started(self, previous: Path) -> ImageJob:
-        """The same job starting from ``previous`` (an existing image) instead of its init."""
-        return dataclasses.replace(self, options=self.options.replace(init=str(previous)))
+        """The same job starting from ``previous`` (an existing image): moved by the flow
+        with a ``previous_source``, else as it is, in place of its init."""
+        options = self.warm_options or self.options
+        if self.previous_source is not None:
+            return dataclasses.replace(self, options=options, previous=Path(previous))
+        return dataclasses.replace(self, options=options.replace(init=str(previous)))
 
     def fingerprint(self) -> dict[str, Any]:
         """What decides whether an existing output is this job's: options and input bytes.
@@ -71,8 +89,14 @@ class ImageJob:
                   "styles": [file_sha256(s) for s in self.styles]}
         if self.options.init_file is not None:
             inputs["init"] = file_sha256(self.options.init_file)
+        made: dict[str, Any] = {"options": self.options.to_dict(), "inputs": inputs}
+        if self.previous is not None and self.previous_source is not None:
+            # The flow is a function of the two source frames, so their bytes stand for it.
+            inputs["previous"] = file_sha256(self.previous)
+            inputs["previous_source"] = file_sha256(self.previous_source)
+            made["temporal_weight"] = self.temporal_weight
         # Round-trip through JSON so tuples compare equal to the lists read back from a PNG.
-        return json.loads(json.dumps({"options": self.options.to_dict(), "inputs": inputs}))
+        return json.loads(json.dumps(made))
 
 
 @dataclass(frozen=True)
@@ -148,7 +172,14 @@ def run_job(job: ImageJob) -> JobOutcome:
     try:
         check_writable(job.output)
         options = job.options.to_dict()
-        result = stylize(job.content, list(job.styles), **options)
+        previous_frame = None
+        if job.previous is not None and job.previous_source is not None:
+            from .flow import moved_result
+
+            previous_frame = moved_result(job.previous, job.previous_source, job.content,
+                                          job.temporal_weight)
+        result = stylize(job.content, list(job.styles), previous_frame=previous_frame,
+                         **options)
         if result.stopped:
             # A partial picture must never look finished to the next run: none is written.
             raise KeyboardInterrupt
