@@ -61,6 +61,20 @@ def test_csv_json_and_sidecar_round_trip(history, tmp_path):
     assert paths[0].read_bytes().startswith(b"\x89PNG")
 
 
+def test_a_video_frame_shows_its_temporal_term(history):
+    tied = [StepRecord(r.step, r.scale, r.size, r.seconds, r.content, r.style, r.beta, r.tv,
+                       r.total + temporal, temporal=temporal)
+            for r, temporal in zip(history, (9.0, 0.5, 0.4, 0.3), strict=True)]
+    anatomy = LossAnatomy.from_records([r.to_dict() for r in tied])
+    assert list(anatomy.terms) == ["content", "conv1_1", "conv4_1", "temporal"]
+    for i, total in enumerate(anatomy.total):
+        assert sum(values[i] for values in anatomy.terms.values()) == pytest.approx(total)
+    assert anatomy.dominant()[0] == "temporal"
+    assert anatomy.summary().startswith("step 1: λ·L_temporal; steps 2–3: α·L_content")
+    assert "temporal" in json.loads(anatomy.to_json())["columns"]
+    assert anatomy.png().startswith(b"\x89PNG")
+
+
 def test_unusable_input_is_one_line_error(tmp_path):
     with pytest.raises(GramscopeError, match="does not exist"):
         LossAnatomy.from_sidecar(tmp_path / "missing.json")

@@ -4,7 +4,8 @@ Built only from the engine's :class:`~gramscope.transfer.StepRecord` stream (a l
 ``gramscope stylize`` sidecar's ``history``, or a :class:`~gramscope.Result`). Each style
 term is multiplied by β so that every curve is a part of L_total = α L_content + β Σ w_l E_l
 and the curves can be compared directly: the highest one is what the optimiser is working
-on at that step.
+on at that step. A video frame tied to the one before (temporal.py) has a third kind of
+term, the weighted temporal loss λ·L_temporal, drawn beside them.
 """
 
 from __future__ import annotations
@@ -26,6 +27,13 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 CONTENT = "content"
+TEMPORAL = "temporal"
+#: How each kind of term is named in figures and summaries (a style layer: by its name).
+TERM_LABELS = {CONTENT: "α·L_content", TEMPORAL: "λ·L_temporal"}
+
+
+def _label(name: str, joiner: str = " of ") -> str:
+    return TERM_LABELS.get(name, f"β·w·E{joiner}{name}")
 
 
 @dataclass
@@ -43,7 +51,8 @@ class LossAnatomy:
 
     steps: list[int]
     scales: list[int]
-    terms: dict[str, list[float]]  # "content" -> α·L_content, layer -> β·w_l·E_l
+    terms: dict[str, list[float]]  # "content" -> α·L_content, layer -> β·w_l·E_l,
+    # "temporal" -> λ·L_temporal (a video frame's, only when the run had one)
     total: list[float]
 
     @classmethod
@@ -59,6 +68,8 @@ class LossAnatomy:
             terms[CONTENT] = [float(r["content"]) for r in rows]
         for layer in layers:
             terms[layer] = [float(r["beta"]) * float(r["style"].get(layer, 0.0)) for r in rows]
+        if any(r.get(TEMPORAL) is not None for r in rows):
+            terms[TEMPORAL] = [float(r.get(TEMPORAL) or 0.0) for r in rows]
         return cls([int(r["step"]) for r in rows], [int(r["scale"]) for r in rows], terms,
                    [float(r["total"]) for r in rows])
 
@@ -94,7 +105,7 @@ class LossAnatomy:
         """One sentence per phase, e.g. 'steps 1–12: conv4_1 (style) is the largest term'."""
         parts = []
         for phase in self.phases():
-            kind = "α·L_content" if phase.term == CONTENT else f"β·w·E of {phase.term}"
+            kind = _label(phase.term)
             span = (f"step {phase.first_step}" if phase.first_step == phase.last_step
                     else f"steps {phase.first_step}–{phase.last_step}")
             parts.append(f"{span}: {kind}")
@@ -120,7 +131,9 @@ class LossAnatomy:
 
     def to_json(self) -> str:
         return json.dumps({
-            "columns": {CONTENT: "α·L_content", "conv*": "β·w_l·E_l", "total": "L_total"},
+            "columns": {CONTENT: "α·L_content", "conv*": "β·w_l·E_l",
+                        **({TEMPORAL: "λ·L_temporal"} if TEMPORAL in self.terms else {}),
+                        "total": "L_total"},
             "steps": self.rows(),
             "phases": [vars(p) for p in self.phases()],
         }, indent=1)
@@ -130,8 +143,10 @@ class LossAnatomy:
         ax = figure.subplots()
         positive = [v for values in self.terms.values() for v in values if v > 0]
         for name, values in self.terms.items():
-            label = "α·L_content" if name == CONTENT else f"β·w·E  {name}"
-            style = {"color": "black", "linewidth": 2.2} if name == CONTENT else {"linewidth": 1.4}
+            label = _label(name, joiner="  ")
+            style = {CONTENT: {"color": "black", "linewidth": 2.2},
+                     TEMPORAL: {"color": "black", "linewidth": 2.2, "linestyle": "--"},
+                     }.get(name, {"linewidth": 1.4})
             # A zero term (content at a content start) has no place on a log axis: a gap.
             ax.plot(self.steps, [v if v > 0 else float("nan") for v in values], label=label,
                     **style)
