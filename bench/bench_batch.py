@@ -130,7 +130,7 @@ def flicker(frames: int = 6, size: int = 64, steps: int = 20) -> dict[str, float
         for mode in ("warm", "independent"):
             (folder / mode).mkdir()
             jobs = plan_video(sources, [sample_path("starry_night")], options, folder / mode,
-                              independent=mode == "independent")
+                              independent=mode == "independent").jobs
             with SerialBackend() as backend:
                 execute(jobs, backend, progress=False)
             result[mode] = mean_change([job.output for job in jobs])

@@ -263,6 +263,14 @@ def check_writable(
         raise GramscopeError(f"output {path} is a directory; give a file name such as out.png")
     if path.suffix.lower() not in (".png", ".jpg", ".jpeg", ".webp"):
         raise GramscopeError(f"output {path} must end in .png, .jpg or .webp")
+    return check_folder_writable(path, needed_bytes=needed_bytes)
+
+
+def check_folder_writable(
+    path: str | os.PathLike[str], *, needed_bytes: int = MIN_FREE_BYTES
+) -> Path:
+    """The folder part of :func:`check_writable`, for outputs of any kind (a video)."""
+    path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         what = "is a file, not a folder" if folder.exists() else "does not exist"

@@ -13,7 +13,7 @@ from gramscope.distributed.batch import collect_contents, output_names, plan_bat
 from gramscope.distributed.executors import SerialBackend, attempt, execute
 from gramscope.distributed.jobs import ImageJob, JobOutcome, is_done, run_job
 from gramscope.distributed.video import UNMOVED, Continuity, plan_video
-from gramscope.errors import GramscopeError
+from gramscope.errors import GramscopeError, OptionsError
 from gramscope.options import StyleOptions
 
 FIRST = StyleOptions().init  # the start of a frame that no earlier frame warm-starts
@@ -96,7 +96,8 @@ def test_warm_started_frames_wait_for_their_predecessor_and_restart_cold_after_a
     content, style = image_files
     frames = [content] * 5
     continuity = Continuity(temporal_weight=2.0, later_steps=1)
-    jobs = plan_video(frames, [style], TINY, tmp_path, segments=2, continuity=continuity)
+    jobs = plan_video(frames, [style], TINY, tmp_path, segments=2, continuity=continuity,
+                      overlap=0).jobs
     # Two runs, [0, 1, 2] and [3, 4]: each frame after a run's first starts from the one before.
     assert [j.after for j in jobs] == [None, 0, 1, None, 3]
     backend = RecordingBackend(fail={"out_000001.png"})
@@ -122,7 +123,7 @@ def test_warm_started_frames_wait_for_their_predecessor_and_restart_cold_after_a
 
 def test_an_unmoved_warm_start_starts_from_the_previous_result_as_it_is(image_files, tmp_path):
     content, style = image_files
-    jobs = plan_video([content] * 3, [style], TINY, tmp_path, continuity=UNMOVED)
+    jobs = plan_video([content] * 3, [style], TINY, tmp_path, continuity=UNMOVED).jobs
     backend = RecordingBackend(fail=set())
     execute(jobs, backend, progress=False)
     submitted = {j.output.name: j for j in backend.submitted}
@@ -132,7 +133,7 @@ def test_an_unmoved_warm_start_starts_from_the_previous_result_as_it_is(image_fi
 
 def test_independent_frames_have_no_order(image_files, tmp_path):
     content, style = image_files
-    jobs = plan_video([content] * 3, [style], TINY, tmp_path, independent=True)
+    jobs = plan_video([content] * 3, [style], TINY, tmp_path, independent=True).jobs
     assert [j.after for j in jobs] == [None] * 3
     assert {j.options.init for j in jobs} == {FIRST}
 
@@ -254,3 +255,35 @@ def test_a_stop_asked_for_stops_the_batch(image_files, tmp_path, monkeypatch):
     with SerialBackend() as backend, pytest.raises(KeyboardInterrupt):
         execute(jobs, backend, progress=False)
     assert not jobs[0].output.exists()
+
+
+def test_a_later_segment_starts_early_and_fades_in_over_the_one_before(image_files, tmp_path):
+    content, style = image_files
+    frames = [tmp_path / f"src_{i}.png" for i in range(6)]
+    for frame in frames:
+        frame.write_bytes(content.read_bytes())
+    plan = plan_video(frames, [style], TINY, tmp_path, segments=2, overlap=2)
+    # Runs [0, 1, 2] and [3, 4, 5]; the second starts at frame 1 as a lead-in of its own.
+    assert [j.output.name for j in plan.jobs] == [
+        "out_000000.png", "out_000001.png", "lead_000001.png", "out_000002.png",
+        "lead_000002.png", "out_000003.png", "out_000004.png", "out_000005.png"]
+    assert [j.after for j in plan.jobs] == [None, 0, None, 1, 2, 4, 5, 6]
+    assert plan.jobs[2].previous_source is None and plan.jobs[4].previous_source == frames[1]
+    assert plan.jobs[5].previous_source == frames[2]  # frame 3 follows the lead-in's frame 2
+    assert [p.name for p in plan.frames] == [
+        "out_000000.png", "mix_000001.png", "mix_000002.png", "out_000003.png",
+        "out_000004.png", "out_000005.png"]
+    assert [f.weight for f in plan.fades] == [pytest.approx(1 / 3), pytest.approx(2 / 3)]
+    for job in plan.jobs:  # the earlier run's pictures black, the lead-in's white
+        Image.new("RGB", (4, 4), (255,) * 3 if job.output.name.startswith("lead") else 0
+                  ).save(job.output)
+    assert [Image.open(p).getpixel((0, 0))[0] for p in plan.join()] == [0, 85, 170, 0, 0, 0]
+    # A lead-in never reaches past the start of the segment before it; overlap 0 restarts cold.
+    short = plan_video(frames[:5], [style], TINY, tmp_path, segments=3, overlap=4)
+    assert [(j.output.name[:4], j.after) for j in short.jobs] == [
+        ("out_", None), ("lead", None), ("out_", 0), ("lead", 1), ("out_", 3), ("lead", None),
+        ("out_", 4), ("lead", 5), ("out_", 7)]
+    assert [j.after for j in plan_video(frames, [style], TINY, tmp_path, segments=2,
+                                        overlap=0).jobs] == [None, 0, 1, None, 3, 4]
+    with pytest.raises(OptionsError, match="overlap"):
+        plan_video(frames, [style], TINY, tmp_path, segments=2, overlap=-1)

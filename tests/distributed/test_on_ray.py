@@ -101,9 +101,13 @@ def test_a_short_video_keeps_its_frame_rate_frame_count_and_audio(tmp_path, caps
     frames = list(iio.imiter(result, plugin="FFMPEG"))
     assert len(frames) == 5 and frames[0].shape == (20, 32, 3)  # 32x21 made even
     # Two workers, two warm-started runs: frames 0-2 and 3-4; a warm frame starts from its
-    # predecessor's result moved by the flow, and runs the later steps.
+    # predecessor's result moved by the flow, and runs the later steps. The second run
+    # starts early, at frame 0, as a lead-in that fades in over the first run's frames.
     made = [read_metadata(tmp_path / "styled_frames" / f"out_{i:06d}.png") for i in range(5)]
-    assert {m["options"]["init"] for m in made} == {StyleOptions().init}
-    assert [("previous_frame" in m) for m in made] == [False, True, True, False, True]
+    leads = [read_metadata(tmp_path / "styled_frames" / f"lead_{i:06d}.png") for i in range(3)]
+    assert {m["options"]["init"] for m in made + leads} == {StyleOptions().init}
+    assert [("previous_frame" in m) for m in made] == [False, True, True, True, True]
+    assert [("previous_frame" in m) for m in leads] == [False, True, True]
+    assert sorted(p.name[:4] for p in (tmp_path / "styled_frames").glob("mix_*")) == ["mix_"] * 3
     assert [m["steps_done"] for m in made][1:3] == [2, 2]
     assert made[1]["previous_frame"]["temporal_weight"] == DEFAULT_TEMPORAL_WEIGHT

@@ -17,7 +17,7 @@ from ..errors import OptionsError
 from ..options import PAPER_STYLE_LAYERS
 from ..options_grid import FIGURE3_STRENGTHS
 from .executors import DEFAULT_RETRIES, Backend, Summary, make_backend, print_summary
-from .video import DEFAULT_LATER_STEPS, DEFAULT_TEMPORAL_WEIGHT
+from .video import DEFAULT_LATER_STEPS, DEFAULT_OVERLAP, DEFAULT_TEMPORAL_WEIGHT
 
 
 def register(subparsers: Any) -> None:
@@ -180,10 +180,11 @@ def _add_video(subparsers: Any) -> None:
         "at the source frame rate with the source audio. Frame t starts from frame t−1's "
         "result moved along the optical flow, a temporal loss keeps its strokes where they "
         "moved to, and it runs --later-steps steps at one scale (Ruder et al. 2016); frames "
-        "are cut into --segments runs that proceed in parallel, each with a restart at its "
-        "first frame. --independent starts every frame from its own content: most "
-        "parallel, most flicker. Stylised frames wait in OUTPUT_frames/ until the video is "
-        "written, so a stopped run resumes.",
+        "are cut into --segments runs that proceed in parallel; each after the first starts "
+        "--overlap frames early and fades in over the one before. --independent starts "
+        "every frame from its own content: most parallel, most flicker. Stylised frames "
+        "wait in OUTPUT_frames/ until the video is written, so a stopped run carries on "
+        "with --resume.",
     )
     parser.add_argument("input", type=Path, metavar="INPUT")
     parser.add_argument("styles", nargs="+", metavar="STYLE")
@@ -192,6 +193,10 @@ def _add_video(subparsers: Any) -> None:
     parser.add_argument("--segments", type=int, metavar="K",
                         help="warm-started runs processed in parallel (default: one per "
                         "worker)")
+    parser.add_argument("--overlap", type=int, default=DEFAULT_OVERLAP, metavar="N",
+                        help="frames by which a segment starts early and cross-fades over "
+                        f"the one before, hiding its restart (default: {DEFAULT_OVERLAP}; 0: "
+                        "a hard restart)")
     parser.add_argument("--independent", action="store_true",
                         help="no warm start: every frame from its own content image")
     motion = parser.add_argument_group("how a frame follows the one before it")
@@ -212,6 +217,9 @@ def _add_video(subparsers: Any) -> None:
     parser.add_argument("--keep-frames", action="store_true",
                         help="keep OUTPUT_frames/ after the video is written")
     parser.add_argument("--overwrite", action="store_true", help="replace OUTPUT if it exists")
+    parser.add_argument("--resume", action="store_true",
+                        help="carry on from the frames a stopped run left in OUTPUT_frames/ "
+                        "(those made with other settings are redone)")
     _add_run_options(parser)
     add_style_options(parser)
     parser.set_defaults(handler=cmd_video)
@@ -230,13 +238,15 @@ def cmd_video(args: argparse.Namespace) -> int:
         summary, written = run_video(
             args.input, _images(args.styles), options, args.output, backend,
             segments=args.segments, independent=args.independent, continuity=continuity,
+            overlap=args.overlap,
             max_frames=args.max_frames,
-            keep_frames=args.keep_frames, overwrite=args.overwrite, progress=not args.quiet,
+            keep_frames=args.keep_frames, overwrite=args.overwrite, resume=args.resume,
+            progress=not args.quiet,
         )
     if written is not None:
         print(f"wrote {written}")
     else:
-        print(f"no video written: fix the failed frames and run again (finished frames are "
-              f"kept in {args.output.with_name(args.output.stem + '_frames')})",
-              file=sys.stderr)
+        print(f"no video written: fix the failed frames and run again with --resume "
+              f"(finished frames are kept in "
+              f"{args.output.with_name(args.output.stem + '_frames')})", file=sys.stderr)
     return _finish(summary, "video")

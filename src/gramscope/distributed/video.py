@@ -13,8 +13,10 @@ them closer: on a slow pan (bench/RESULTS_distributed.md) consecutive frames cha
 price is order: a
 warm-started frame can only start once its predecessor is finished. So the frames are cut
 into ``segments`` contiguous runs that proceed in parallel, each warm-started within
-itself; more segments mean more parallelism and a visible restart (a seam) at each
-segment boundary; one segment per worker keeps every worker busy with the fewest seams.
+itself; more segments mean more parallelism and more restarts (seams). A segment after
+the first starts a few frames early and fades in over the end of the one before
+(:func:`plan_video`'s ``overlap``), so a seam is a short cross-fade rather than a jump; one
+segment per worker keeps every worker busy with the fewest seams.
 ``independent=True`` drops the warm start: every frame is its own job, the most
 parallelism, the most flicker.
 
@@ -48,6 +50,8 @@ from .jobs import ImageJob
 DEFAULT_TEMPORAL_WEIGHT = 1.0
 #: Steps of a warm-started frame by default (see bench/RESULTS_video.md).
 DEFAULT_LATER_STEPS = 15
+#: Frames by which consecutive segments overlap and cross-fade (see bench/RESULTS_video.md).
+DEFAULT_OVERLAP = 4
 
 #: Audio codecs an MP4 can carry as they are; anything else is re-encoded to AAC.
 MP4_AUDIO_CODECS = frozenset({"aac", "mp3", "alac", "ac3", "eac3", "opus", "flac"})
@@ -62,16 +66,27 @@ class VideoInfo:
     size: tuple[int, int]
 
 
+def _first_line(exc: BaseException) -> str:
+    """An ffmpeg error's first line: imageio appends all of ffmpeg's stderr to it."""
+    text = str(exc).strip()
+    return text.splitlines()[0].rstrip(".") if text else type(exc).__name__
+
+
 def probe(path: Path) -> VideoInfo:
     """Frame rate, audio codec (None without audio) and frame size of a video file."""
     import imageio.v3 as iio
 
     if not path.is_file():
         raise InputImageError(f"video not found: {path}")
+    if path.stat().st_size == 0:
+        raise InputImageError(f"{path} is empty (0 bytes)")
     try:
         meta = iio.immeta(path, plugin="FFMPEG")
     except (OSError, RuntimeError, ValueError, IndexError) as exc:
-        raise InputImageError(f"{path} is not a video this tool can read ({exc})") from None
+        if "does not contain any stream" in str(exc):  # ffmpeg found no picture to decode
+            raise InputImageError(f"{path} has no video stream") from None
+        raise InputImageError(f"{path} is not a video this tool can read "
+                              f"({_first_line(exc)})") from None
     fps = float(meta.get("fps") or 0)
     if not fps > 0:
         raise InputImageError(f"{path} does not state a frame rate")
@@ -100,7 +115,7 @@ def extract_frames(
             image = resize_long_side(Image.fromarray(frame).convert("RGB"), long_side)
             frames.append(save_image(image, folder / f"src_{index:06d}.png"))
     except (OSError, RuntimeError) as exc:
-        raise InputImageError(f"could not decode {path}: {exc}") from None
+        raise InputImageError(f"could not decode {path}: {_first_line(exc)}") from None
     if not frames:
         raise InputImageError(f"{path} has no frames")
     return frames
@@ -135,6 +150,55 @@ class Continuity:
 UNMOVED = Continuity(flow=False, temporal_weight=0.0, later_steps=None)
 
 
+@dataclass(frozen=True)
+class Fade:
+    """A frame where the next segment's lead-in fades in over the end of the one before."""
+
+    tail: Path  # the earlier segment's picture of this frame
+    lead: Path  # the next segment's lead-in picture of the same frame
+    weight: float  # of ``lead``: rises frame by frame towards that segment's first frame
+    output: Path
+
+    def write(self) -> Path:
+        from ..image import save_image
+
+        with Image.open(self.tail) as tail, Image.open(self.lead) as lead:
+            return save_image(Image.blend(tail.convert("RGB"), lead.convert("RGB"),
+                                          self.weight), self.output)
+
+
+@dataclass(frozen=True)
+class VideoPlan:
+    """The jobs of a video and how their pictures become its frames."""
+
+    jobs: list[ImageJob]
+    #: Each frame's final picture, in order: a job's output, or a fade's once written.
+    frames: list[Path]
+    fades: list[Fade]
+
+    def join(self) -> list[Path]:
+        """Write the cross-fades (once every job is done) and return the frames in order."""
+        for fade in self.fades:
+            fade.write()
+        return self.frames
+
+
+def _lead_ins(starts: Sequence[int], overlap: int) -> dict[int, tuple[int, int]]:
+    """For each frame in a segment's lead-in: (the lead-in's first frame, the segment's).
+
+    A segment after the first starts up to ``overlap`` frames early (its lead-in, written as
+    ``lead_NNNNNN.png``, never reaching past the start of the segment before), so it
+    reaches its first own frame already following the motion; over the lead-in its
+    pictures fade in over the earlier segment's, with weights 1/(n+1) … n/(n+1). The
+    restart's jump is spread over n+1 frame changes instead of one, for n extra frames.
+    """
+    lead_ins = {}
+    for before, start in zip(starts, starts[1:], strict=False):
+        first = max(before, start - overlap)
+        lead_ins.update({index: (first, start) for index in range(first, start)})
+    return lead_ins
+
+
 def plan_video(
     frames: Sequence[Path],
     styles: Sequence[Path],
@@ -144,31 +208,57 @@ def plan_video(
     segments: int = 1,
     independent: bool = False,
     continuity: Continuity | None = None,
-) -> list[ImageJob]:
+    overlap: int = DEFAULT_OVERLAP,
+) -> VideoPlan:
     """One job per frame; within each of ``segments`` runs, frame t starts from t−1's result.
 
     A warm-started frame names its predecessor in ``after``; the scheduler sets its
     start once that result exists (moved by the flow, see :class:`Continuity`). Jobs stay in
     frame order: the scheduler starts whatever is ready, so the first frames of all
-    segments run side by side.
+    segments run side by side. A segment after the first starts ``overlap`` frames early
+    and fades in over the one before (:func:`_lead_ins`); ``overlap=0`` restarts cold.
     """
     if segments < 1:
         raise OptionsError(f"--segments must be 1 or more, not {segments}")
+    if overlap < 0:
+        raise OptionsError(f"--overlap must be 0 or more, not {overlap}")
     continuity = continuity or Continuity()
+    warm = continuity.warm_options(options)
     segments = min(segments, len(frames))
     # Segment boundaries: as equal as possible, the first ones one frame longer.
-    starts = {-(-k * len(frames) // segments) for k in range(segments)}  # ceil
-    warm = continuity.warm_options(options)
-    jobs = []
-    for index, frame in enumerate(frames):
-        after = None if independent or index in starts else index - 1
+    starts = sorted({-(-k * len(frames) // segments) for k in range(segments)})  # ceil
+    lead_ins = {} if independent else _lead_ins(starts, overlap)
+
+    def job(index: int, output: str, after: int | None, label: str) -> ImageJob:
         moved = after is not None and continuity.flow
-        jobs.append(ImageJob(
-            frame, tuple(styles), options, folder / f"out_{index:06d}.png", after=after,
-            label=f"frame {index}", previous_source=frames[index - 1] if moved else None,
+        return ImageJob(
+            frames[index], tuple(styles), options, folder / output, after=after, label=label,
+            previous_source=frames[index - 1] if moved else None,
             temporal_weight=continuity.temporal_weight if moved else 0.0,
-            warm_options=warm if after is not None else None))
-    return jobs
+            warm_options=warm if after is not None else None)
+
+    jobs: list[ImageJob] = []
+    pictures: list[Path] = []
+    fades: list[Fade] = []
+    main = lead = None  # the job index of the previous frame in this segment, in its lead-in
+    for index in range(len(frames)):
+        if independent or (index in starts and index - 1 not in lead_ins):
+            after = None
+        else:
+            after = lead if index in starts else main
+        main = len(jobs)
+        jobs.append(job(index, f"out_{index:06d}.png", after, f"frame {index}"))
+        pictures.append(jobs[main].output)
+        if index in lead_ins:
+            first, start = lead_ins[index]
+            jobs.append(job(index, f"lead_{index:06d}.png", None if index == first else lead,
+                            f"frame {index} (lead-in)"))
+            lead = len(jobs) - 1
+            fades.append(Fade(jobs[main].output, jobs[lead].output,
+                              (index - first + 1) / (start - first + 1),
+                              folder / f"mix_{index:06d}.png"))
+            pictures[-1] = fades[-1].output
+    return VideoPlan(jobs, pictures, fades)
 
 
 def assemble(frames: Sequence[Path], output: Path, info: VideoInfo, source: Path) -> Path:
@@ -216,17 +306,21 @@ def run_video(
     segments: int | None = None,
     independent: bool = False,
     continuity: Continuity | None = None,
+    overlap: int = DEFAULT_OVERLAP,
     max_frames: int | None = None,
     keep_frames: bool = False,
     overwrite: bool = False,
+    resume: bool = False,
     progress: bool = True,
 ) -> tuple[Summary, Path | None]:
     """Stylise every frame of ``source`` on an entered backend and write ``output`` (.mp4).
 
     Frames live in ``OUTPUT_frames/`` until the video is written, so a stopped run resumes
-    there; the video is written only when every frame succeeded.
+    there with ``resume`` (frames whose fingerprint matches are kept, the rest redone);
+    without it, finished frames in that folder are an error rather than a silent reuse.
+    The video is written only when every frame succeeded.
     """
-    from ..image import load_image
+    from ..image import check_folder_writable, load_image
 
     try:
         import imageio.v3  # noqa: F401
@@ -238,21 +332,24 @@ def run_video(
         raise OptionsError(f"the video output {output} must end in .mp4")
     if output.exists() and not overwrite:
         raise GramscopeError(f"{output} exists; pass --overwrite to replace it")
-    if not output.parent.is_dir():
-        raise GramscopeError(f"cannot write {output}: folder {output.parent} does not exist")
+    check_folder_writable(output)
     for style in styles:
         load_image(style)
     info = probe(source)
     folder = output.with_name(output.stem + "_frames")
+    finished = [*folder.glob("out_*.png"), *folder.glob("lead_*.png")]
+    if finished and not resume:
+        raise GramscopeError(f"{folder} holds {len(finished)} stylised frames of an earlier "
+                             "run: pass --resume to carry on from them, or delete it")
     frames = extract_frames(source, folder, options.size, max_frames)
-    jobs = plan_video(frames, styles, options, folder, segments=segments or backend.slots,
-                      independent=independent, continuity=continuity)
+    plan = plan_video(frames, styles, options, folder, segments=segments or backend.slots,
+                      independent=independent, continuity=continuity, overlap=overlap)
     # Frames already done are skipped by their metadata even with --overwrite (which is
     # about the video file): a resumed run must not redo them.
-    summary = execute(jobs, backend, progress=progress, unit="frame")
+    summary = execute(plan.jobs, backend, progress=progress, unit="frame")
     if summary.counts["failed"]:
         return summary, None
-    assemble([job.output for job in jobs], output, info, source)
+    assemble(plan.join(), output, info, source)
     if not keep_frames:
         shutil.rmtree(folder)
     return summary, output
