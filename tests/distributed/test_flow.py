@@ -43,6 +43,24 @@ def test_warping_the_next_frame_by_the_flow_gives_back_this_one(texture):
     assert aligned < 0.25 * unaligned
 
 
+def test_a_sharp_warp_keeps_the_detail_that_a_bilinear_one_averages_away(texture):
+    # Half a pixel there and back: bilinear sampling averages neighbours both times, a blur
+    # that a chain of warped frames would compound; Lanczos-4 keeps most of the detail
+    # (measured: 6.4 levels off bilinear, 2.5 sharp).
+    image = crop(texture, 20, 10)
+    half = np.full((64, 64, 2), 0.5, dtype=np.float32)
+    inner = (slice(8, -8), slice(8, -8))
+    errors = {}
+    for sharp in (False, True):
+        there = flow.warp(image, half, sharp=sharp)
+        back = flow.warp(there, -half, sharp=sharp).astype(float)
+        errors[sharp] = np.abs(back[inner] - image[inner]).mean()
+    assert errors[True] < 0.5 * errors[False], errors
+    whole = np.full((64, 64, 2), 2.0, dtype=np.float32)  # whole pixels: both exact
+    assert np.array_equal(flow.warp(image, whole, sharp=True)[inner],
+                          flow.warp(image, whole)[inner])
+
+
 def test_occlusion_is_marked_where_an_object_uncovers_the_background():
     # A textured 64-px object (a crop of another photo) moves 8 px right over a still
     # 128-px background: in frame t the strip x 16–23 it has just left was hidden in
