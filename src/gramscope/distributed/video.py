@@ -47,9 +47,9 @@ from .executors import Backend, Summary, execute
 from .jobs import ImageJob
 
 #: Weight of the temporal loss by default (see bench/RESULTS_video.md).
-DEFAULT_TEMPORAL_WEIGHT = 1.0
+DEFAULT_TEMPORAL_WEIGHT = 5.0
 #: Steps of a warm-started frame by default (see bench/RESULTS_video.md).
-DEFAULT_LATER_STEPS = 15
+DEFAULT_LATER_STEPS = 10
 #: Frames by which consecutive segments overlap and cross-fade (see bench/RESULTS_video.md).
 DEFAULT_OVERLAP = 4
 
