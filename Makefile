@@ -45,6 +45,7 @@ bench: $(VENV)/.all
 	$(BIN)/python bench/bench_pastiche.py
 	$(BIN)/python bench/bench_batch.py
 	$(BIN)/python bench/bench_quality.py
+	$(BIN)/python bench/bench_video.py
 
 clean:
 	rm -rf $(VENV) $(OUT) build src/*.egg-info
