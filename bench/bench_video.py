@@ -114,6 +114,11 @@ def judged(outputs: list[Path], sources: list[Path], style: Path, size: int) -> 
             "content_per_frame": [round(s["content"], 4) for s in scores]}
 
 
+def work_name(key: str) -> str:
+    """A row's name as its folder under bench/work/video/ spells it (no spaces or brackets)."""
+    return key.replace(" ", "_").replace("(", "").replace(")", "")
+
+
 def run_variant(name: str, independent: bool, continuity: Continuity, sources: list[Path],
                 style: Path, options: StyleOptions, flows: list, size: int,
                 segments: int = 1, overlap: int = 0) -> dict:
@@ -222,8 +227,8 @@ def main() -> None:
             runs = [(f"{name} ({steps} steps)", dataclasses.replace(continuity, later_steps=steps))
                     for steps in sweep]
         for key, how in runs:
-            rows[key] = run_variant(key.replace(" ", "_").replace("(", "").replace(")", ""),
-                                    independent, how, sources, style, options, flows, args.size)
+            rows[key] = run_variant(work_name(key), independent, how, sources, style, options,
+                                    flows, args.size)
     source_error = temporal_error(sources, flows)
     print(f"\n{args.clip}, {len(sources)} frames at {args.size} px, style {args.style}; "
           f"flow {flow_seconds * 1000:.0f} ms a pair; source warped error {source_error:.2f}")
@@ -272,7 +277,7 @@ def reused(args: argparse.Namespace, names: list[str]) -> dict[str, dict]:
     rows = {}
     for name in names:
         row = dict(last["rows"][name])
-        folder = WORK / f"{name.replace(' ', '_').replace('(', '').replace(')', '')}_{args.size}"
+        folder = WORK / f"{work_name(name)}_{args.size}"
         row["outputs"] = [str(folder / f"out_{t:06d}.png") for t in range(args.frames)]
         row["reused_from"] = last["date"]
         rows[name] = row

@@ -238,10 +238,8 @@ def cmd_video(args: argparse.Namespace) -> int:
         summary, written = run_video(
             args.input, _images(args.styles), options, args.output, backend,
             segments=args.segments, independent=args.independent, continuity=continuity,
-            overlap=args.overlap,
-            max_frames=args.max_frames,
-            keep_frames=args.keep_frames, overwrite=args.overwrite, resume=args.resume,
-            progress=not args.quiet,
+            overlap=args.overlap, max_frames=args.max_frames, keep_frames=args.keep_frames,
+            overwrite=args.overwrite, resume=args.resume, progress=not args.quiet,
         )
     if written is not None:
         print(f"wrote {written}")

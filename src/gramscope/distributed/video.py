@@ -35,6 +35,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -193,7 +194,7 @@ def _lead_ins(starts: Sequence[int], overlap: int) -> dict[int, tuple[int, int]]
     restart's jump is spread over n+1 frame changes instead of one, for n extra frames.
     """
     lead_ins = {}
-    for before, start in zip(starts, starts[1:], strict=False):
+    for before, start in pairwise(starts):
         first = max(before, start - overlap)
         lead_ins.update({index: (first, start) for index in range(first, start)})
     return lead_ins
