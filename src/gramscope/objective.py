@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 
@@ -22,6 +22,9 @@ from .options import StyleOptions
 from .temporal import PreviousFrame
 from .tiling import halo_for, tiled_features, tiled_grams, tiled_guided_grams, tiles
 from .vgg import CHANNELS, LAYER_INDEX, VGG19, canonical_layer, downsampling
+
+#: A term of L_total: a tensor while the gradient is taken, a float in a step record.
+Total = TypeVar("Total", torch.Tensor, float)
 
 
 @dataclass
@@ -176,27 +179,41 @@ class Objective:
         terms = [content, style, tv, temporal, *(errors[layer] for layer in self.layer_weights)]
         return torch.stack([t.detach().to(device, torch.float32).reshape(()) for t in terms])
 
+    @property
+    def weights(self) -> tuple[float, float, float, float]:
+        """(α, β, TV weight, temporal weight): the coefficients of L_total's terms."""
+        return self.alpha, self.options.beta, self.options.tv_weight, self.temporal_weight
+
+    @property
+    def normalised_weights(self) -> tuple[float, float, float, float]:
+        """:attr:`weights` over :attr:`norm`: the coefficients the gradient is taken with."""
+        return tuple(weight / self.norm for weight in self.weights)  # type: ignore[return-value]
+
+    def total(self, content: Total, style: Total, tv: Total, temporal: Total,
+              weights: tuple[float, float, float, float]) -> Total:
+        """L_total = α L_content + β L_style + TV and temporal terms, with ``weights`` for
+        the coefficients: the one place the terms are summed (the temporal term only with
+        a weighted previous frame)."""
+        alpha, beta, tv_weight, temporal_weight = weights
+        total = losses.total_loss(content, style, alpha, beta) + tv_weight * tv
+        if self.previous is not None:
+            total = total + temporal_weight * temporal
+        return total
+
     def optimised_total(self, raw: torch.Tensor) -> torch.Tensor:
         """L_total / norm from :meth:`_raw`'s values, on the device (what the gradient is of)."""
-        beta, tv_weight = self.options.beta, self.options.tv_weight
-        total = self.alpha * raw[0] + beta * raw[1] + tv_weight * raw[2]
-        if self.previous is not None:
-            total = total + self.temporal_weight * raw[3]
-        return total / self.norm
+        return self.total(raw[0], raw[1], raw[2], raw[3], self.weights) / self.norm
 
     def parts(self, raw: list[float]) -> dict[str, Any]:
         """The weighted terms of a step record from :meth:`loss_and_grad`'s raw values."""
-        content, style, tv = raw[0], raw[1], self.options.tv_weight * raw[2]
-        total = losses.total_loss(content, style, self.alpha, self.options.beta) + tv
-        temporal = None
-        if self.previous is not None:
-            temporal = self.temporal_weight * raw[3]
-            total += temporal
+        _, _, tv_weight, temporal_weight = self.weights
         return {
-            "content": self.alpha * content,
+            "content": self.alpha * raw[0],
             "style": {layer: self.layer_weights[layer] * e
                       for layer, e in zip(self.layer_weights, raw[4:], strict=True)},
-            "tv": tv, "temporal": temporal, "total": total,
+            "tv": tv_weight * raw[2],
+            "temporal": None if self.previous is None else temporal_weight * raw[3],
+            "total": self.total(raw[0], raw[1], raw[2], raw[3], self.weights),
         }
 
     def loss_and_grad(self, image: torch.Tensor, scale: float) -> torch.Tensor:
@@ -214,11 +231,8 @@ class Objective:
         style = losses.style_loss(errors, self.layer_weights) if errors else zero
         tv = (losses.total_variation(image, self.options.tv_chroma) if self.options.tv_weight
               else zero)
-        beta, tv_weight = self.options.beta / self.norm, self.options.tv_weight / self.norm
-        total = losses.total_loss(content, style, self.alpha / self.norm, beta) + tv_weight * tv
         temporal = self._temporal(image)
-        if self.previous is not None:
-            total = total + self.temporal_weight / self.norm * temporal
+        total = self.total(content, style, tv, temporal, self.normalised_weights)
         (total * scale).backward()
         return self._raw(content, style, tv, temporal, errors, image.device)
 
@@ -227,6 +241,7 @@ class Objective:
         through the surrogate ⟨∂E_l/∂G, F Fᵀ⟩, whose gradient is exactly ∂E_l/∂F."""
         assert self.tile is not None
         errors, dE_dG = self._tiled_style(image)
+        alpha, _, tv_weight, temporal_weight = self.normalised_weights
         content_total = torch.zeros((), device=image.device)
         height, width = image.shape[-2:]
         for t in tiles(height, width, self.tile, self._halo):
@@ -244,15 +259,15 @@ class Objective:
                 target = t.core_of_whole(self.content_targets[layer], layer)
                 term = losses.content_loss(t.core_of(features[layer], layer), target)
                 content_total = content_total + term.detach()
-                surrogate = surrogate + self.alpha / self.norm * term
+                surrogate = surrogate + alpha * term
             (surrogate * scale).backward()
         tv = torch.zeros((), device=image.device)
         if self.options.tv_weight:
             tv = losses.total_variation(image, self.options.tv_chroma)
-            (self.options.tv_weight / self.norm * tv * scale).backward()
+            (tv_weight * tv * scale).backward()
         temporal = self._temporal(image)  # per pixel: the whole image at once, like TV
         if self.previous is not None:
-            (self.temporal_weight / self.norm * temporal * scale).backward()
+            (temporal_weight * temporal * scale).backward()
         style = losses.style_loss(errors, self.layer_weights) if errors else tv.new_zeros(())
         return self._raw(content_total, style, tv, temporal, errors, image.device)
 

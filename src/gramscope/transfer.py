@@ -123,16 +123,19 @@ class Diverged(Exception):
 
 def initial_image(options: StyleOptions, inputs: ScaleInputs, generator: torch.Generator,
                   guides: Sequence[torch.Tensor] | None = None,
-                  previous: PreviousFrame | None = None) -> torch.Tensor:
-    """The first scale's start: ``options.init`` at the first scale's size. ``guides``
-    (one mask per painting, at the image's size) make the matched start regional; a video's
-    ``previous`` frame replaces it wherever that frame's moved result holds."""
-    own = _own_start(options, inputs, generator, guides)
+                  previous: PreviousFrame | None = None,
+                  init: Image.Image | None = None) -> torch.Tensor:
+    """The first scale's start: ``options.init`` at the first scale's size (``init``: that
+    file's image, when the caller has read it already). ``guides`` (one mask per painting,
+    at the image's size) make the matched start regional; a video's ``previous`` frame
+    replaces it wherever that frame's moved result holds."""
+    own = _own_start(options, inputs, generator, guides, init)
     return own if previous is None else previous.start(own)
 
 
 def _own_start(options: StyleOptions, inputs: ScaleInputs, generator: torch.Generator,
-               guides: Sequence[torch.Tensor] | None) -> torch.Tensor:
+               guides: Sequence[torch.Tensor] | None, init: Image.Image | None,
+               ) -> torch.Tensor:
     content = inputs.net_content
     if options.init == "content":
         return content.clone()
@@ -146,8 +149,10 @@ def _own_start(options: StyleOptions, inputs: ScaleInputs, generator: torch.Gene
     if options.init == "noise":
         # White noise around mid-grey with the spread of natural images' pixels.
         return (torch.randn(content.shape, generator=generator) * 50 + 128).to(content)
-    image = to_tensor(load_image(options.init).resize(
-        (content.shape[-1], content.shape[-2]), Image.Resampling.LANCZOS))
+    if init is None:
+        init = load_image(options.init)
+    image = to_tensor(init.resize((content.shape[-1], content.shape[-2]),
+                                  Image.Resampling.LANCZOS))
     return image.to(content)
 
 
@@ -312,14 +317,62 @@ def scale_alpha(
 def start_image(
     options: StyleOptions, previous: torch.Tensor | None, inputs: ScaleInputs,
     generator: torch.Generator, guides: Sequence[torch.Tensor] | None = None,
-    frame: PreviousFrame | None = None,
+    frame: PreviousFrame | None = None, init: Image.Image | None = None,
 ) -> torch.Tensor:
-    """The first scale starts from ``options.init`` (and a video's previous ``frame``);
-    each later one from the previous scale's result, upsampled."""
+    """The first scale starts from ``options.init`` (``init``: its image, already read;
+    and a video's previous ``frame``); each later one from the previous scale's result,
+    upsampled."""
     if previous is None:
-        return initial_image(options, inputs, generator, guides, frame)
+        return initial_image(options, inputs, generator, guides, frame, init)
     return F.interpolate(previous, size=inputs.content.shape[-2:], mode="bicubic",
                          align_corners=False).clamp(0, 255)
+
+
+@dataclass
+class Scale:
+    """One scale of a run's schedule, built in one place (:meth:`of`): its side and steps,
+    the photo and paintings at that size (:class:`ScaleInputs`), α there
+    (:func:`scale_alpha`) and the masks at that size. The engine optimises it; explain's
+    pull maps build the same one to take each term's gradient."""
+
+    index: int  # into options.scale_sizes
+    long_side: int
+    steps: int
+    inputs: ScaleInputs
+    alpha: float
+    guides: list[torch.Tensor] | None = None  # one mask per painting, at this size
+    coarse: bool = False  # the last of inputs.styles is the coarse-structure painting
+
+    @classmethod
+    def of(cls, options: StyleOptions, content: Image.Image, styles: Sequence[Image.Image],
+           index: int, device: torch.device, *, masks: Masks | None = None,
+           coarse: Image.Image | None = None) -> Scale:
+        """Scale ``index`` of ``options``' schedule for ``content`` after ``styles`` (and
+        ``coarse``'s large structure)."""
+        long_side = options.scale_sizes[index]
+        paintings = list(styles) + ([coarse] if coarse is not None else [])
+        inputs = scale_inputs(options, content, paintings, long_side, device)
+        alpha = scale_alpha(options, content.size, index, inputs.pixels)
+        guides = None if masks is None else masks.guides(inputs.size, device)
+        return cls(index, long_side, options.steps_per_scale[index], inputs, alpha, guides,
+                   coarse is not None)
+
+    def objective(self, net: VGG19, options: StyleOptions, blend: Sequence[float],
+                  tile: int | None = None, previous: PreviousFrame | None = None,
+                  ) -> Objective:
+        """L_total at this scale (see :class:`~gramscope.objective.Objective`)."""
+        styles, coarse = self.inputs.styles, None
+        if self.coarse:
+            styles, coarse = styles[:-1], styles[-1]
+        return Objective(net, options, self.inputs.net_content, styles, blend, self.alpha,
+                         tile, self.guides, coarse, previous)
+
+    def start(self, options: StyleOptions, generator: torch.Generator,
+              previous: torch.Tensor | None = None, frame: PreviousFrame | None = None,
+              init: Image.Image | None = None) -> torch.Tensor:
+        """Where this scale's optimisation starts (see :func:`start_image`)."""
+        return start_image(options, previous, self.inputs, generator, self.guides, frame,
+                           init)
 
 
 @dataclass
@@ -524,6 +577,7 @@ def run(
     masks: Sequence[MaskInput] | Masks | None = None,
     coarse_style: ImageInput | None = None,
     previous_frame: PreviousFrame | None = None,
+    init: ImageInput | None = None,
 ) -> Iterator[StepRecord]:
     """Stylise ``content`` after ``styles``, yielding a :class:`StepRecord` per step.
 
@@ -532,7 +586,8 @@ def run(
     ``coarse_style`` gives the style layers from ``options.coarse_from`` on their targets
     (large structure from it, brushwork from ``styles``). ``previous_frame`` (a video's
     frame t−1 moved onto this one, see temporal.py) gives a warped start and a temporal
-    term; its size must be the result's.
+    term; its size must be the result's. ``init`` is ``options.init``'s image when the
+    caller has read that file already (:class:`gramscope.api.Run` does).
 
     ``stop()`` is polled between steps; when it returns true the run ends after yielding
     the last record (which always carries the image). Every ``image_every`` steps, and at
@@ -551,8 +606,9 @@ def run(
 
     content_image = as_image(content)
     style_images = [as_image(s) for s in paintings]
-    if options.init_file is not None:
-        load_image(options.init_file)  # a broken start image is reported before the network loads
+    # Read once, here: a broken start image is reported before the network loads.
+    init_image = None if options.init_file is None else as_image(
+        options.init_file if init is None else init)
     if masks is not None and not isinstance(masks, Masks):
         masks = prepare_masks(masks, len(style_images), content_image.size)
     if masks is not None and coarse_style is not None:
@@ -569,7 +625,7 @@ def run(
     with deterministic_kernels(device, options.deterministic):
         yield from _run_scales(
             RunInputs(options, content_image, style_images, blend, net, device, final_plan,
-                      masks, coarse_image, previous_frame),
+                      masks, coarse_image, previous_frame, init_image),
             at, generator, stop=stop, image_every=image_every,
             checkpoint_every=checkpoint_every, resume=resume)
 
@@ -588,26 +644,42 @@ class RunInputs:
     masks: Masks | None = None
     coarse: Image.Image | None = None
     previous: PreviousFrame | None = None  # a video's frame t−1, moved onto this one
+    init: Image.Image | None = None  # options.init's image, when it names a file
 
-    def guides(self, inputs: ScaleInputs) -> list[torch.Tensor] | None:
-        """Each mask at this scale's size, or None without masks."""
-        return None if self.masks is None else self.masks.guides(inputs.size, self.device)
+    def scale(self, index: int) -> Scale:
+        """Scale ``index`` of the schedule, with this run's masks and coarse painting."""
+        return Scale.of(self.options, self.content, self.styles, index, self.device,
+                        masks=self.masks, coarse=self.coarse)
 
-    def fit(self, inputs: ScaleInputs, alpha: float, long_side: int,
-            guides: list[torch.Tensor] | None) -> Fit:
-        """The scale's objective (``guides`` from :meth:`guides`), tiled when the final plan
-        is and the scale is larger than a tile."""
+    def fit(self, scale: Scale) -> Fit:
+        """The scale's objective, tiled when the final plan is and the scale is larger than
+        a tile."""
         tile = self.plan.tile_side
-        use_tile = tile if tile is not None and inputs.pixels > tile * tile else None
-        styles, coarse = inputs.styles, None
-        if self.coarse is not None:  # scale_inputs prepared it as the last painting
-            styles, coarse = inputs.styles[:-1], inputs.styles[-1]
+        use_tile = tile if tile is not None and scale.inputs.pixels > tile * tile else None
 
         def build(tile: int | None) -> Objective:
-            return Objective(self.net, self.options, inputs.net_content, styles, self.blend,
-                             alpha, tile, guides, coarse, self.previous)
+            return scale.objective(self.net, self.options, self.blend, tile, self.previous)
 
-        return Fit(build, long_side, self.device, use_tile)
+        return Fit(build, scale.long_side, self.device, use_tile)
+
+    def begin(self, scale: Scale, objective: Objective, image: torch.Tensor | None,
+              generator: torch.Generator, at: Position, resume: dict[str, Any] | None,
+              ) -> tuple[ScaleRun, int]:
+        """The optimiser at ``scale``'s start (from the previous scale's ``image``, or
+        ``resume``'s checkpoint), and the step within the scale it starts at."""
+        options, device = self.options, self.device
+        # From the memory of the machine or device, not what is free now: the same seed
+        # must give the same image however busy the machine is.
+        history = memory.lbfgs_history(scale.inputs.pixels, memory.total_bytes(device),
+                                       scale.steps)
+        if resume is not None:
+            current = ScaleRun(objective, resume["image"].to(device), options, history,
+                               resume["lr_factor"])
+            current.load(resume)
+            at.step = resume["step"]
+            return current, resume["step_in_scale"]
+        start = scale.start(options, generator, image, self.previous, self.init)
+        return ScaleRun(objective, start, options, history), 0
 
 
 def _run_scales(
@@ -615,17 +687,12 @@ def _run_scales(
     stop: Callable[[], bool] | None, image_every: int, checkpoint_every: int,
     resume: dict[str, Any] | None,
 ) -> Iterator[StepRecord]:
-    options, device = run_inputs.options, run_inputs.device
+    options = run_inputs.options
     image: torch.Tensor | None = None
-    schedule = zip(options.scale_sizes, options.steps_per_scale, strict=True)
-    for scale, (long_side, n_steps) in enumerate(schedule):
-        if resume is not None and scale < resume["scale"]:
-            continue
-        paintings = run_inputs.styles + ([run_inputs.coarse] if run_inputs.coarse else [])
-        inputs = scale_inputs(options, run_inputs.content, paintings, long_side, device)
-        alpha = scale_alpha(options, run_inputs.content.size, scale, inputs.pixels)
-        guides = run_inputs.guides(inputs)
-        fit = run_inputs.fit(inputs, alpha, long_side, guides)
+    first = 0 if resume is None else resume["scale"]
+    for index in range(first, len(options.scale_sizes)):
+        scale = run_inputs.scale(index)
+        fit = run_inputs.fit(scale)
         if image is None and run_inputs.masks is not None and run_inputs.masks.notes:
             fit.note = "; ".join(run_inputs.masks.notes)
         try:
@@ -633,25 +700,14 @@ def _run_scales(
         except OutOfMemory as problem:
             if image is None:
                 raise
-            previous = start_image(options, image, inputs, generator)
-            yield _failure(options, inputs, scale, at, previous, f"{problem}; kept the "
-                           "previous scale's image")
+            yield _failure(options, scale.inputs, index, at, scale.start(options, generator, image),
+                           f"{problem}; kept the previous scale's image")
             return
-        # From the memory of the machine or device, not what is free now: the same seed
-        # must give the same image however busy the machine is.
-        history = memory.lbfgs_history(inputs.pixels, memory.total_bytes(device), n_steps)
-        if resume is not None:
-            current = ScaleRun(objective, resume["image"].to(device), options, history,
-                               resume["lr_factor"])
-            current.load(resume)
-            at.step, first_step, resume = resume["step"], resume["step_in_scale"], None
-        else:
-            start = start_image(options, image, inputs, generator, guides, run_inputs.previous)
-            current = ScaleRun(objective, start, options, history)
-            first_step = 0
+        current, first_step = run_inputs.begin(scale, objective, image, generator, at, resume)
+        resume = None
         ended = yield from optimise_scale(
-            current, fit, options, inputs, scale, range(first_step, n_steps), at, stop=stop,
-            image_every=image_every, checkpoint_every=checkpoint_every)
+            current, fit, options, scale.inputs, index, range(first_step, scale.steps), at,
+            stop=stop, image_every=image_every, checkpoint_every=checkpoint_every)
         if ended:
             return
         image = current.image.detach()
@@ -659,7 +715,7 @@ def _run_scales(
         yield StepRecord(step=0, scale=len(options.scale_sizes) - 1,
                          size=(image.shape[-1], image.shape[-2]), seconds=at.seconds(),
                          content=0.0, style={}, beta=options.beta, tv=0.0, total=0.0,
-                         image=_presentable(image, options, inputs.content))
+                         image=_presentable(image, options, scale.inputs.content))
 
 
 def _check_frame_size(frame: PreviousFrame, content_size: tuple[int, int],

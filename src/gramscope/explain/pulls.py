@@ -28,7 +28,7 @@ from ..errors import OptionsError
 from ..image import luminance_only, to_pil
 from ..objective import Objective
 from ..options import StyleOptions
-from ..transfer import ImageInput, ScaleInputs, as_image, scale_alpha, scale_inputs, start_image
+from ..transfer import ImageInput, Scale, ScaleInputs, as_image
 from ..vgg import VGG19
 from .plotting import Drawing, new_figure, show_image
 from .runner import OnStep, Panel, render_run, total_steps
@@ -238,17 +238,15 @@ def pull_maps(
     if missing:
         raise OptionsError(f"the run kept no picture at step {missing[0]}")
     device = resolve_device(settings.device)
-    by_scale: dict[int, tuple[ScaleInputs, dict[str, Objective]]] = {}
+    by_scale: dict[int, tuple[Scale, dict[str, Objective]]] = {}
     rows = []
     for step in steps:
         scale = 0 if step == 0 else pictures[step][0]
         if scale not in by_scale:
-            inputs = scale_inputs(settings, content_image, [style_image],
-                                  settings.scale_sizes[scale], device)
-            alpha = scale_alpha(settings, content_image.size, scale, inputs.pixels)
-            by_scale[scale] = inputs, term_objectives(net, settings, inputs, alpha)
-        inputs, objectives = by_scale[scale]
-        picture = first_image(settings, inputs).cpu() if step == 0 else pictures[step][1]
+            built = Scale.of(settings, content_image, [style_image], scale, device)
+            by_scale[scale] = built, term_objectives(net, settings, built.inputs, built.alpha)
+        built, objectives = by_scale[scale]
+        picture = first_image(settings, built).cpu() if step == 0 else pictures[step][1]
         image = network_image(picture, settings).to(device)
         gradients, values = term_gradients(objectives, settings, image)
         maps = {term: g.abs().sum(dim=1)[0].float().cpu() for term, g in gradients.items()}
@@ -256,9 +254,9 @@ def pull_maps(
     return PullMaps(settings, rows, run)
 
 
-def first_image(options: StyleOptions, inputs: ScaleInputs) -> torch.Tensor:
+def first_image(options: StyleOptions, scale: Scale) -> torch.Tensor:
     """The engine's start (the photo, the seed's noise or an image file) at scale 0."""
-    return start_image(options, None, inputs, torch.Generator().manual_seed(options.seed))
+    return scale.start(options, torch.Generator().manual_seed(options.seed))
 
 
 def network_image(picture: torch.Tensor, options: StyleOptions) -> torch.Tensor:
