@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 #: Public name → the module that defines it.
 _EXPORTS = {
-    "Result": "api", "stylize": "api",
+    "Result": "api", "Run": "api", "stream": "api", "stylize": "api",
     "GramscopeError": "errors", "InputImageError": "errors", "OptionsError": "errors",
     "WeightsError": "errors",
     "load_image": "image", "read_metadata": "image", "save_image": "image",
@@ -21,13 +21,13 @@ _EXPORTS = {
 }
 
 __all__ = [
-    "GramscopeError", "InputImageError", "OptionsError", "Result", "StepRecord",
+    "GramscopeError", "InputImageError", "OptionsError", "Result", "Run", "StepRecord",
     "StyleOptions", "VGG19", "WeightsError", "load_image", "load_vgg19", "read_metadata",
-    "run", "save_image", "stylize",
+    "run", "save_image", "stream", "stylize",
 ]
 
 if TYPE_CHECKING:
-    from .api import Result, stylize
+    from .api import Result, Run, stream, stylize
     from .errors import GramscopeError, InputImageError, OptionsError, WeightsError
     from .image import load_image, read_metadata, save_image
     from .options import StyleOptions

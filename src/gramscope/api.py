@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import platform
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -79,73 +80,142 @@ def run_metadata(
     }
 
 
+class Run:
+    """One run as the engine's stream, made by :func:`stream`: iterating it yields a
+    :class:`StepRecord` per step; :meth:`stop` (or the ``stop`` callable, Ctrl-C or SIGTERM
+    in the main thread) ends it after the current step, keeping its picture; :meth:`result`
+    is the :class:`Result` once the stream is done. The photo, the paintings, the masks and
+    the start image are read and checked here, once, before the network loads.
+    """
+
+    def __init__(
+        self, content: ImageInput, style: ImageInput | Sequence[ImageInput],
+        options: StyleOptions, *, stop: Callable[[], bool] | None = None,
+        image_every: int = 0, checkpoint_every: int = 0, resume: dict[str, Any] | None = None,
+        net: VGG19 | None = None, masks: Sequence[MaskInput] | Masks | None = None,
+        coarse_style: ImageInput | None = None, previous_frame: PreviousFrame | None = None,
+        announce_stop: bool = False, keep_images: bool = True,
+    ) -> None:
+        self.options, self.described, self.described_styles = options, content, style
+        self.content = transfer.as_image(content)
+        self.styles = [transfer.as_image(s) for s in transfer.style_list(style)]
+        self.init = None if options.init_file is None else transfer.as_image(options.init_file)
+        self.masks = masks if masks is None or isinstance(masks, Masks) else prepare_masks(
+            masks, len(self.styles), self.content.size)
+        self.coarse_style = coarse_style
+        self.coarse = None if coarse_style is None else transfer.as_image(coarse_style)
+        self.previous_frame, self.resume, self.net = previous_frame, resume, net
+        self.image_every, self.checkpoint_every = image_every, checkpoint_every
+        self.keep_images = keep_images
+        self.history: list[StepRecord] = []
+        self.latest: torch.Tensor | None = None  # the newest picture (1, 3, H, W), 0-255
+        self.asked = False
+        self._stopped: bool | None = None  # whether it had been stopped when it ended
+        self._stop = stop
+        self._ctrl_c = StopFlag(announce=announce_stop)
+        self._started = time.perf_counter()
+
+    def stop(self) -> None:
+        """End the run after the current step; its picture is kept."""
+        self.asked = True
+
+    @property
+    def stopped(self) -> bool:
+        """A stop was asked for (:meth:`stop`, ``stop()``, Ctrl-C or SIGTERM), as it stood
+        when the stream ended (or now, while it runs)."""
+        if self._stopped is not None:
+            return self._stopped
+        return self.asked or self._ctrl_c() or (self._stop is not None and self._stop())
+
+    @property
+    def failed(self) -> bool:
+        """The loss could not be recovered; :attr:`latest` is the best picture."""
+        return bool(self.history) and self.history[-1].failed
+
+    def __iter__(self) -> Iterator[StepRecord]:
+        self._started, self._stopped = time.perf_counter(), None
+        try:
+            yield from self._records()
+        finally:
+            self._stopped = self.stopped
+
+    def _records(self) -> Iterator[StepRecord]:
+        with self._ctrl_c.installed():
+            # Looked up on the module, not bound at import: tests replace the engine there.
+            for record in transfer.run(
+                    self.content, self.styles, self.options, stop=lambda: self.stopped,
+                    image_every=self.image_every, checkpoint_every=self.checkpoint_every,
+                    resume=self.resume, net=self.net, masks=self.masks,
+                    coarse_style=self.coarse, previous_frame=self.previous_frame,
+                    init=self.init):
+                if record.image is not None:
+                    self.latest = record.image
+                self.history.append(
+                    record if self.keep_images else dataclasses.replace(record, image=None))
+                yield record
+
+    def result(self) -> Result:
+        """The picture and how it was made (raises when no step made a picture)."""
+        if self.latest is None:
+            raise GramscopeError("the run stopped before it produced an image; nothing written")
+        stopped, failed = self.stopped, self.failed
+        metadata = run_metadata(
+            self.options, self.described, self.described_styles, self.history,
+            time.perf_counter() - self._started, stopped or failed, self.net, self.masks)
+        if self.coarse_style is not None:
+            metadata["coarse_style"] = describe_input(self.coarse_style)
+        frame = self.previous_frame
+        if frame is not None:
+            metadata["previous_frame"] = {"temporal_weight": frame.weight,
+                                          "warped_start": frame.warped_start,
+                                          "trusted": round(float(frame.weights.mean()), 4)}
+        return Result(to_pil(self.latest), self.history, metadata, stopped or failed, stopped,
+                      failed)
+
+
+def stream(
+    content: ImageInput, style: ImageInput | Sequence[ImageInput], *,
+    options: StyleOptions | None = None, stop: Callable[[], bool] | None = None,
+    image_every: int = 0, checkpoint_every: int = 0, resume: dict[str, Any] | None = None,
+    net: VGG19 | None = None, masks: Sequence[MaskInput] | Masks | None = None,
+    coarse_style: ImageInput | None = None, previous_frame: PreviousFrame | None = None,
+    announce_stop: bool = False, keep_images: bool = True, **option_values: Any,
+) -> Run:
+    """A run of ``content`` after ``style`` to iterate step by step (see :class:`Run`):
+    the same arguments as :func:`stylize`, which is this with a loop. ``keep_images=False``
+    keeps the history's losses but not its intermediate pictures (3 MB each at 512 px)."""
+    settings = StyleOptions(**option_values) if options is None else (
+        options.replace(**option_values) if option_values else options)
+    return Run(content, style, settings, stop=stop, image_every=image_every,
+               checkpoint_every=checkpoint_every, resume=resume, net=net, masks=masks,
+               coarse_style=coarse_style, previous_frame=previous_frame,
+               announce_stop=announce_stop, keep_images=keep_images)
+
+
 def stylize(
     content: ImageInput,
     style: ImageInput | Sequence[ImageInput],
     *,
     options: StyleOptions | None = None,
     on_step: Callable[[StepRecord], None] | None = None,
-    stop: Callable[[], bool] | None = None,
-    image_every: int = 0,
-    checkpoint_every: int = 0,
-    resume: dict[str, Any] | None = None,
-    net: VGG19 | None = None,
-    masks: Sequence[MaskInput] | Masks | None = None,
-    coarse_style: ImageInput | None = None,
-    previous_frame: PreviousFrame | None = None,
-    announce_stop: bool = False,
-    **option_values: Any,
+    **arguments: Any,
 ) -> Result:
     """Stylise ``content`` after ``style`` (a path, a PIL image or a list of them).
 
     Keyword options are the fields of :class:`~gramscope.options.StyleOptions`, with the
     same defaults as the CLI (or pass ``options``; keywords then override its fields).
     ``on_step`` sees every :class:`StepRecord` as it happens: the CLI's progress bar, its
-    checkpoints and the explain figures are such callbacks. ``checkpoint_every``,
-    ``resume``, ``net``, ``masks`` (one greyscale image per style: white = that style
-    here) and ``coarse_style`` (a painting for the large structure, see
+    checkpoints and the explain figures are such callbacks. The other keywords are
+    :func:`stream`'s: ``stop`` (polled between steps), ``image_every``,
+    ``checkpoint_every``, ``resume``, ``net``, ``masks`` (one greyscale image per style:
+    white = that style here), ``coarse_style`` (a painting for the large structure, see
     ``StyleOptions.coarse_from``) and ``previous_frame`` (a video's frame t−1 moved onto
-    this one) are handed to :func:`gramscope.transfer.run`. Ctrl-C (or
-    SIGTERM) ends the run after the current step and still returns its picture;
-    ``announce_stop`` says so on stderr when it happens.
+    this one), handed on to :func:`gramscope.transfer.run`. Ctrl-C (or SIGTERM) ends the
+    run after the current step and still returns its picture; ``announce_stop`` says so on
+    stderr when it happens.
     """
-    settings = StyleOptions(**option_values) if options is None else (
-        options.replace(**option_values) if option_values else options)
-    started = time.perf_counter()
-    history: list[StepRecord] = []
-    latest: torch.Tensor | None = None
-    ctrl_c = StopFlag(announce=announce_stop)
-
-    def stopping() -> bool:
-        return ctrl_c() or (stop is not None and stop())
-
-    prepared, described = None, content
-    if masks is not None:
-        photo = transfer.as_image(content)
-        prepared = masks if isinstance(masks, Masks) else prepare_masks(
-            masks, len(transfer.style_list(style)), photo.size)
-        content = photo
-    with ctrl_c.installed():
-        # Looked up on the module, not bound at import: tests replace the engine there.
-        for record in transfer.run(content, style, settings, stop=stopping,
-                                   image_every=image_every, checkpoint_every=checkpoint_every,
-                                   resume=resume, net=net, masks=prepared,
-                                   coarse_style=coarse_style, previous_frame=previous_frame):
-            if record.image is not None:
-                latest = record.image
-            history.append(record)
-            if on_step is not None:
-                on_step(record)
-    failed = bool(history) and history[-1].failed
-    stopped = stopping()
-    if latest is None:
-        raise GramscopeError("the run stopped before it produced an image; nothing written")
-    metadata = run_metadata(settings, described, style, history,
-                            time.perf_counter() - started, stopped or failed, net, prepared)
-    if coarse_style is not None:
-        metadata["coarse_style"] = describe_input(coarse_style)
-    if previous_frame is not None:
-        metadata["previous_frame"] = {"temporal_weight": previous_frame.weight,
-                                      "warped_start": previous_frame.warped_start,
-                                      "trusted": round(float(previous_frame.weights.mean()), 4)}
-    return Result(to_pil(latest), history, metadata, stopped or failed, stopped, failed)
+    run = stream(content, style, options=options, **arguments)
+    for record in run:
+        if on_step is not None:
+            on_step(record)
+    return run.result()

@@ -274,10 +274,9 @@ def cmd_stylize(args: argparse.Namespace) -> int:
     options = options_from_args(args)
     content, styles = image_arguments(args.images)
     # Decoded once, now, so a bad file fails before the weights load; the engine takes the
-    # decoded images (the metadata still names the files).
+    # decoded images (the metadata still names the files). The start image is read by
+    # gramscope.api's Run, also before the weights load.
     content_image, style_images = load_image(content), [load_image(s) for s in styles]
-    if options.init_file is not None:
-        load_image(options.init_file)
     masks = _masks(args, len(style_images), content_image.size)
     coarse = None
     if args.style_coarse:

@@ -1,8 +1,9 @@
 """The live demo: pick a photo and a painting, move the paper's knobs, watch the picture form.
 
-Every run is the engine's stream (:func:`gramscope.transfer.run`): the handler forwards
-each record that carries an image, with the loss chart so far, and the Stop button makes
-the stream's ``stop()`` return true so its last record still carries the picture. The
+Every run is the library's stream (:func:`gramscope.api.stream`, the path under
+``gramscope stylize``): the handler forwards each record that carries an image, with the
+loss chart so far, and the Stop button makes the stream's ``stop()`` return true so its
+last record still carries the picture. The
 controls take their starting values from a :class:`~gramscope.options.StyleOptions`
 (the paper's defaults unless ``gramscope demo --size …`` says otherwise).
 
@@ -32,13 +33,13 @@ os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 import gradio as gr  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from ..api import run_metadata  # noqa: E402
+from ..api import Run, stream  # noqa: E402
 from ..errors import GramscopeError, InputImageError  # noqa: E402
 from ..image import MIN_SIDE, load_image, resize_long_side, save_image, to_pil  # noqa: E402
 from ..masks import Masks, prepare_masks  # noqa: E402
 from ..options import MIN_SCALE, NAMED_INITS, StyleOptions, describe_balance  # noqa: E402
 from ..samples import DEFAULT_CONTENT, DEFAULT_STYLE, SAMPLES, sample_path  # noqa: E402
-from ..transfer import StepRecord, run  # noqa: E402
+from ..transfer import StepRecord  # noqa: E402
 from ..vgg import LAYERS, canonical_layer  # noqa: E402
 from ..weights import CONV_LAYERS  # noqa: E402
 from .regions import REGION_COLOURS, Regions, painted_regions, uploaded_regions  # noqa: E402
@@ -261,40 +262,39 @@ class Demo:
             yield None, None, f"error: {exc}", None
             raise gr.Error(str(exc)) from None
         session = _session(request)
-        stop = self.controls.start(session)
-        history: list[StepRecord] = []
-        latest = None
-        started = time.perf_counter()
         charted = -math.inf
         yield None, None, f"starting: {balance_label(options)}{where(style_names, masks)}", None
         try:
-            for record in run(content, styles, options, stop=stop, masks=masks,
-                              image_every=max(1, int(image_every))):
-                # Keep the losses, not every intermediate picture (3 MB each at 512 px).
-                history.append(dataclasses.replace(record, image=None))
+            # Keep the losses, not every intermediate picture (3 MB each at 512 px).
+            run = stream(content, styles, options=options, stop=self.controls.start(session),
+                         masks=masks, image_every=max(1, int(image_every)), keep_images=False)
+            for record in run:
                 if record.image is not None:
-                    latest = record.image
                     chart: Any = gr.skip()
                     if time.perf_counter() - charted >= CHART_EVERY_S:
-                        chart, charted = loss_chart(history), time.perf_counter()
-                    yield to_pil(latest), chart, describe(record, options), None
+                        chart, charted = loss_chart(run.history), time.perf_counter()
+                    yield to_pil(record.image), chart, describe(record, options), None
         except GramscopeError as exc:
             raise gr.Error(str(exc)) from None
         except MemoryError:
             raise gr.Error("out of memory; try a smaller size") from None
         finally:
-            stopped = stop()
             self.controls.finish(session)
-        if latest is None:
+        if run.latest is None:
             return  # zero steps asked for and nothing to show
-        seconds = time.perf_counter() - started
-        metadata = run_metadata(options, content_name, style_names, history, seconds, stopped,
-                                masks=masks)
-        path = self.result_path(session, content_name, "+".join(style_names), options.seed)
-        save_image(latest, path, metadata)
-        ending = "stopped" if stopped else "done"
-        yield to_pil(latest), loss_chart(history), \
-            f"{ending}: {describe(history[-1], options)}{where(style_names, masks)}", str(path)
+        yield self._finished(session, run, content_name, style_names)
+
+    def _finished(self, session: str, run: Run, content_name: str,
+                  style_names: list[str]) -> tuple[Any, Any, str, str]:
+        """The last update of a run: its picture, saved with its metadata for download."""
+        result = run.result()
+        metadata = {**result.metadata, "content": content_name, "styles": style_names}
+        path = self.result_path(session, content_name, "+".join(style_names),
+                                run.options.seed)
+        save_image(result.image, path, metadata)
+        ending = "stopped" if result.stopped else "done"
+        status = describe(result.history[-1], run.options) + where(style_names, run.masks)
+        return result.image, loss_chart(result.history), f"{ending}: {status}", str(path)
 
     def paintings(
         self, content: Image.Image, style: tuple[str, str | None], found: Regions | None,
@@ -469,10 +469,10 @@ class Demo:
     ) -> Iterator[tuple[Image.Image, StepRecord]]:
         """(picture, record) every ``image_every`` steps of one run that Stop can end."""
         session = _session(request)
-        stop = self.controls.start(session)
         try:
-            for record in run(content, [style], options, stop=stop,
-                              image_every=max(1, int(image_every))):
+            run = stream(content, [style], options=options, stop=self.controls.start(session),
+                         image_every=max(1, int(image_every)), keep_images=False)
+            for record in run:
                 if record.image is not None:
                     yield to_pil(record.image), record
         except GramscopeError as exc:
