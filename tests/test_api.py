@@ -28,7 +28,7 @@ def test_stylize_is_the_stream_run_to_its_end(tiny_content, tiny_style, vgg):
     assert [r.step for r in records] == [1, 2, 3, 4]
     assert streamed.image.tobytes() == looped.image.tobytes()
     assert [r.total for r in streamed.history] == [r.total for r in looped.history]
-    assert not streamed.stopped and not streamed.failed and not streamed.interrupted
+    assert streamed.finished and not streamed.stopped and not streamed.failed
     assert streamed.metadata["steps_done"] == 4
 
 
@@ -43,7 +43,9 @@ def test_stop_ends_the_stream_after_the_next_step_with_its_picture(
     # The stop is polled after each step: the step under way when it came is finished.
     assert [r.step for r in result.history] == [1, 2, 3]
     assert result.history[-1].image is not None
-    assert result.stopped and result.interrupted and not result.failed
+    assert result.stopped and not result.finished and not result.failed
+    with pytest.deprecated_call():
+        assert result.interrupted  # the old flag: stopped or failed
     assert result.image.tobytes() == to_pil(result.history[-1].image).tobytes()
 
 

@@ -75,7 +75,7 @@ def test_stop_callback_ends_the_run_with_an_image(tiny_content, tiny_style):
     seen = []
     result = gramscope.stylize(tiny_content, tiny_style, on_step=seen.append,
                                stop=lambda: len(seen) >= 2, **FAST)
-    assert len(result.history) == 3 and result.interrupted
+    assert len(result.history) == 3 and result.stopped and not result.finished
     assert result.history[-1].image is not None
 
 

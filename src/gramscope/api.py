@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import platform
 import time
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,7 @@ import torch
 from PIL import Image
 
 from . import transfer
+from .checkpoint import Checkpoint
 from .device import network_for, network_precision, resolve_device
 from .errors import GramscopeError
 from .image import to_pil
@@ -33,13 +35,25 @@ class Result:
     image: Image.Image
     history: list[StepRecord]
     metadata: dict[str, Any]
-    interrupted: bool = False  # stopped early, or failed (then ``failed`` is true too)
     stopped: bool = False  # a stop was asked for (Ctrl-C, SIGTERM or ``stop()``)
     failed: bool = False  # the loss could not be recovered; ``image`` is the best one
 
     @property
     def size(self) -> tuple[int, int]:
         return self.image.size
+
+    @property
+    def finished(self) -> bool:
+        """Every step was taken: neither stopped nor failed."""
+        return not (self.stopped or self.failed)
+
+    @property
+    def interrupted(self) -> bool:
+        """Deprecated: ``not finished``, one flag for two endings; read :attr:`stopped` and
+        :attr:`failed` (or :attr:`finished`)."""
+        warnings.warn("Result.interrupted is deprecated: read Result.stopped and "
+                      "Result.failed, or Result.finished", DeprecationWarning, stacklevel=2)
+        return not self.finished
 
 
 def describe_input(value: ImageInput | Sequence[ImageInput]) -> Any:
@@ -91,7 +105,7 @@ class Run:
     def __init__(
         self, content: ImageInput, style: ImageInput | Sequence[ImageInput],
         options: StyleOptions, *, stop: Callable[[], bool] | None = None,
-        image_every: int = 0, checkpoint_every: int = 0, resume: dict[str, Any] | None = None,
+        image_every: int = 0, checkpoint_every: int = 0, resume: Checkpoint | None = None,
         net: VGG19 | None = None, masks: Sequence[MaskInput] | Masks | None = None,
         coarse_style: ImageInput | None = None, previous_frame: PreviousFrame | None = None,
         announce_stop: bool = False, keep_images: bool = True,
@@ -150,8 +164,12 @@ class Run:
                     init=self.init):
                 if record.image is not None:
                     self.latest = record.image
-                self.history.append(
-                    record if self.keep_images else dataclasses.replace(record, image=None))
+                # A checkpoint is handed out once, with its record (the CLI saves it then);
+                # kept in the history, every one of them would stay in memory.
+                kept = dataclasses.replace(record, checkpoint=None)
+                if not self.keep_images:
+                    kept.image = None
+                self.history.append(kept)
                 yield record
 
     def result(self) -> Result:
@@ -169,14 +187,13 @@ class Run:
             metadata["previous_frame"] = {"temporal_weight": frame.weight,
                                           "warped_start": frame.warped_start,
                                           "trusted": round(float(frame.weights.mean()), 4)}
-        return Result(to_pil(self.latest), self.history, metadata, stopped or failed, stopped,
-                      failed)
+        return Result(to_pil(self.latest), self.history, metadata, stopped, failed)
 
 
 def stream(
     content: ImageInput, style: ImageInput | Sequence[ImageInput], *,
     options: StyleOptions | None = None, stop: Callable[[], bool] | None = None,
-    image_every: int = 0, checkpoint_every: int = 0, resume: dict[str, Any] | None = None,
+    image_every: int = 0, checkpoint_every: int = 0, resume: Checkpoint | None = None,
     net: VGG19 | None = None, masks: Sequence[MaskInput] | Masks | None = None,
     coarse_style: ImageInput | None = None, previous_frame: PreviousFrame | None = None,
     announce_stop: bool = False, keep_images: bool = True, **option_values: Any,

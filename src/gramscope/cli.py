@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from .checkpoint import Checkpoint
 from .errors import GramscopeError, OptionsError
 from .options import StyleOptions
 
@@ -210,7 +211,7 @@ def prepare_output(output: Path, overwrite: bool) -> Path:
 
 
 @contextlib.contextmanager
-def _progress(quiet: bool, options: StyleOptions, resume: dict | None) -> Iterator[Any]:
+def _progress(quiet: bool, options: StyleOptions, resume: Checkpoint | None) -> Iterator[Any]:
     """A tqdm bar over all steps of all scales (None when quiet)."""
     if quiet:
         yield None
@@ -218,7 +219,7 @@ def _progress(quiet: bool, options: StyleOptions, resume: dict | None) -> Iterat
     from tqdm import tqdm
 
     with tqdm(total=sum(options.steps_per_scale), unit="step", dynamic_ncols=True,
-              file=sys.stderr, initial=resume["step"] if resume else 0) as bar:
+              file=sys.stderr, initial=resume.step if resume else 0) as bar:
         yield bar
 
 
@@ -256,8 +257,8 @@ class StylizeProgress:
                 and record.step % self.args.save_every == 0):
             save_image(record.image, self.steps_dir / f"step_{record.step:05d}.png")
         if record.checkpoint is not None:
-            save_checkpoint(self.checkpoint_file,
-                            {**record.checkpoint, "history": self.previous + self.records})
+            save_checkpoint(self.checkpoint_file, dataclasses.replace(
+                record.checkpoint, history=self.previous + self.records))
         if self.bar is not None:
             self.bar.set_postfix_str(  # before update(), which redraws: no lag of a step
                 f"{record.size[0]}x{record.size[1]} content {record.content:.3g} "
@@ -285,7 +286,7 @@ def cmd_stylize(args: argparse.Namespace) -> int:
         coarse = load_image(resolve_image_argument(args.style_coarse))
     output = prepare_output(args.output, args.overwrite or args.resume)
     resume = load_checkpoint(checkpoint_path(output)) if args.resume else None
-    previous: list[dict] = resume.pop("history", []) if resume else []
+    previous: list[dict] = resume.history if resume else []
     with _progress(args.quiet, options, resume) as bar:
         progress = StylizeProgress(args, output, bar, previous)
         result = stylize(content_image, style_images, options=options, on_step=progress,

@@ -142,13 +142,15 @@ class DeviceLBFGS:
 
     # -- checkpoints -------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
+        """A copy on the CPU: the live buffers are updated in place, so a state handed out
+        without copying would move on with the run."""
         return {"n_iter": self.n_iter, "lr": self.lr, "history_size": self.history_size,
-                "state": {k: v.detach().cpu() if torch.is_tensor(v) else v
+                "state": {k: v.detach().to("cpu", copy=True) if torch.is_tensor(v) else v
                           for k, v in self.state.items()}}
 
     def load_state_dict(self, saved: dict[str, Any]) -> None:
         self.n_iter, self.lr = saved["n_iter"], saved["lr"]
         self.history_size = saved["history_size"]
         device = self.param.device
-        self.state = {k: v.to(device) if torch.is_tensor(v) else v
-                      for k, v in saved["state"].items()}
+        self.state = {k: v.to(device, copy=True) if torch.is_tensor(v) else v
+                      for k, v in saved["state"].items()}  # a copy: the saved state stays

@@ -8,6 +8,7 @@ memory.py, checkpoints in checkpoint.py.
 
 from __future__ import annotations
 
+import copy
 import math
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
@@ -20,7 +21,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from . import memory
-from .checkpoint import check_resumable, make_checkpoint
+from .checkpoint import Checkpoint, as_checkpoint, make_checkpoint
 from .device import (
     OUT_OF_MEMORY,
     deterministic_kernels,
@@ -76,7 +77,7 @@ class StepRecord:
     tv: float
     total: float
     image: torch.Tensor | None = field(default=None, repr=False)  # (1, 3, H, W) RGB 0-255
-    checkpoint: dict[str, Any] | None = field(default=None, repr=False)
+    checkpoint: Checkpoint | None = field(default=None, repr=False)
     event: str | None = None
     failed: bool = False
     temporal: float | None = None
@@ -248,13 +249,21 @@ class ScaleRun:
                       self.lr_factor / 2)
 
     def state(self) -> dict[str, Any]:
-        return {"image": self.image.detach().cpu().clone(),
-                "optimizer": self.optimizer.state_dict(), "loss_scale": self.loss_scale,
-                "lr_factor": self.lr_factor}
+        """Copies: the image and the optimiser's buffers are updated in place, and a
+        checkpoint must stay as it was at its step (DeviceLBFGS copies its own)."""
+        optimizer = self.optimizer.state_dict()
+        if self.options.optimizer != "lbfgs":
+            optimizer = copy.deepcopy(optimizer)
+        return {"image": self.image.detach().cpu().clone(), "optimizer": optimizer,
+                "loss_scale": self.loss_scale, "lr_factor": self.lr_factor}
 
-    def load(self, state: dict[str, Any]) -> None:
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.loss_scale = state["loss_scale"]
+    def load(self, checkpoint: Checkpoint) -> None:
+        """Continue from ``checkpoint``, which stays as it was (it may be resumed again)."""
+        optimizer = checkpoint.optimizer
+        if self.options.optimizer != "lbfgs":
+            optimizer = copy.deepcopy(optimizer)
+        self.optimizer.load_state_dict(optimizer)
+        self.loss_scale = checkpoint.loss_scale
 
 
 
@@ -572,7 +581,7 @@ def run(
     stop: Callable[[], bool] | None = None,
     image_every: int = 0,
     checkpoint_every: int = 0,
-    resume: dict[str, Any] | None = None,
+    resume: Checkpoint | dict[str, Any] | None = None,
     net: VGG19 | None = None,
     masks: Sequence[MaskInput] | Masks | None = None,
     coarse_style: ImageInput | None = None,
@@ -620,8 +629,9 @@ def run(
     if net is None:
         net = network_for(options)
     if resume is not None:
-        check_resumable(resume, options)
-        at.started -= resume["seconds"]
+        resume = as_checkpoint(resume)
+        resume.check(options)
+        at.started -= resume.seconds
     with deterministic_kernels(device, options.deterministic):
         yield from _run_scales(
             RunInputs(options, content_image, style_images, blend, net, device, final_plan,
@@ -663,7 +673,7 @@ class RunInputs:
         return Fit(build, scale.long_side, self.device, use_tile)
 
     def begin(self, scale: Scale, objective: Objective, image: torch.Tensor | None,
-              generator: torch.Generator, at: Position, resume: dict[str, Any] | None,
+              generator: torch.Generator, at: Position, resume: Checkpoint | None,
               ) -> tuple[ScaleRun, int]:
         """The optimiser at ``scale``'s start (from the previous scale's ``image``, or
         ``resume``'s checkpoint), and the step within the scale it starts at."""
@@ -673,11 +683,13 @@ class RunInputs:
         history = memory.lbfgs_history(scale.inputs.pixels, memory.total_bytes(device),
                                        scale.steps)
         if resume is not None:
-            current = ScaleRun(objective, resume["image"].to(device), options, history,
-                               resume["lr_factor"])
+            # A copy: the optimiser updates its image in place, and the checkpoint may be
+            # resumed again.
+            current = ScaleRun(objective, resume.image.to(device, copy=True), options, history,
+                               resume.lr_factor)
             current.load(resume)
-            at.step = resume["step"]
-            return current, resume["step_in_scale"]
+            at.step = resume.step
+            return current, resume.step_in_scale
         start = scale.start(options, generator, image, self.previous, self.init)
         return ScaleRun(objective, start, options, history), 0
 
@@ -685,11 +697,11 @@ class RunInputs:
 def _run_scales(
     run_inputs: RunInputs, at: Position, generator: torch.Generator, *,
     stop: Callable[[], bool] | None, image_every: int, checkpoint_every: int,
-    resume: dict[str, Any] | None,
+    resume: Checkpoint | None,
 ) -> Iterator[StepRecord]:
     options = run_inputs.options
     image: torch.Tensor | None = None
-    first = 0 if resume is None else resume["scale"]
+    first = 0 if resume is None else resume.scale
     for index in range(first, len(options.scale_sizes)):
         scale = run_inputs.scale(index)
         fit = run_inputs.fit(scale)

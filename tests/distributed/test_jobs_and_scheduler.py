@@ -247,7 +247,7 @@ def test_a_stop_asked_for_stops_the_batch(image_files, tmp_path, monkeypatch):
 
     def stopped(content, styles, **options):
         return api.Result(Image.new("RGB", (32, 24)), [], {"interrupted": True},
-                          interrupted=True, stopped=True)
+                          stopped=True)
 
     monkeypatch.setattr(api, "stylize", stopped)
     jobs = plan_batch([content], [style], TINY, tmp_path / "out")
