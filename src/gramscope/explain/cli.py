@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..cli import add_style_options, image_arguments, options_from_args
+from ..arguments import add_style_options, image_arguments, options_from_args, prepare_output
 from ..errors import GramscopeError, OptionsError
 from ..options import StyleOptions
 
@@ -114,8 +114,6 @@ def _numbers(kind: type, what: str):
 
 
 def _check_png(path: Path, overwrite: bool) -> Path:
-    from ..cli import prepare_output
-
     if path.suffix.lower() != ".png":
         raise GramscopeError(f"figures are PNG files; give a name ending in .png, not {path}")
     return prepare_output(path, overwrite)
