@@ -11,7 +11,7 @@ import math
 import pytest
 
 import gramscope
-from gramscope import cli
+from gramscope import arguments, cli
 from gramscope.errors import OptionsError
 from gramscope.image import MIN_SIDE
 from gramscope.options import StyleOptions
@@ -272,7 +272,7 @@ def test_ratio_and_alpha_compose_with_strength_on_the_command_line():
     parser = cli.build_parser()
 
     def options(*flags):
-        return cli.options_from_args(parser.parse_args(["stylize", *flags]))
+        return arguments.options_from_args(parser.parse_args(["stylize", *flags]))
 
     ratio = options("--ratio", "1e-6", "--beta", "50", "--strength", "4")
     assert ratio.alpha == pytest.approx(5e-5) and ratio.strength == 4.0

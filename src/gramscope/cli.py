@@ -1,8 +1,8 @@
 """The command line: ``gramscope stylize | explain | demo | batch | sweep | video``.
 
-Style options are generated from :class:`~gramscope.options.StyleOptions`, so their
-defaults, choices and help live in one place; other faces reuse :func:`add_style_options`
-and :func:`options_from_args`.
+Style options are generated from :class:`~gramscope.options.StyleOptions` by
+:mod:`gramscope.arguments`, so their defaults, choices and help live in one place; the
+faces' own subcommands use the same glue.
 """
 
 from __future__ import annotations
@@ -10,17 +10,23 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
-import functools
 import importlib
 import importlib.util
 import json
-import math
 import sys
 import typing
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from .arguments import (
+    add_style_options,
+    image_arguments,
+    options_from_args,
+    prepare_output,
+    sidecar_path,
+    split_words,
+)
 from .checkpoint import Checkpoint
 from .errors import GramscopeError, OptionsError
 from .options import StyleOptions
@@ -29,122 +35,7 @@ from .options import StyleOptions
 FACE_MODULES = ("gramscope.explain.cli", "gramscope.web.cli", "gramscope.distributed.cli")
 
 
-# ---- StyleOptions <-> argparse ----------------------------------------------------------
-
-def _split(text: str) -> list[str]:
-    return [part for part in text.replace(",", " ").split() if part]
-
-
-def _floats(text: str) -> tuple[float, ...]:
-    try:
-        return tuple(float(part) for part in _split(text))
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected comma-separated numbers, got {text!r}"
-        ) from None
-
-
-def _counts(text: str) -> int | tuple[int, ...]:
-    try:
-        parts = [int(part) for part in _split(text)]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected whole numbers, got {text!r}") from None
-    if not parts:
-        raise argparse.ArgumentTypeError("give a step count or one per coarse scale")
-    return parts[0] if len(parts) == 1 else tuple(parts)
-
-
-def _scales(text: str) -> int | tuple[int, ...] | str:
-    if text.strip() == "auto":
-        return "auto"
-    try:
-        parts = [int(part) for part in _split(text)]
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected a number of scales or comma-separated sizes, got {text!r}"
-        ) from None
-    if not parts:
-        raise argparse.ArgumentTypeError("give a number of scales or comma-separated sizes")
-    return parts[0] if len(parts) == 1 and parts[0] < 16 else tuple(parts)
-
-
-@functools.cache
-def _option_types() -> dict[str, Any]:
-    """StyleOptions' annotations, evaluated once: every face adds the style options to its
-    parser, and evaluating them per field cost 4.4 s per process on Python 3.12 (measured)."""
-    return typing.get_type_hints(StyleOptions)
-
-
-def _parser_for(field: dataclasses.Field) -> tuple[Callable[[str], Any], str | None]:
-    """(converter, metavar) for a StyleOptions field, from its type annotation."""
-    annotation = _option_types()[field.name]
-    args = set(typing.get_args(annotation))
-    if field.name == "scales":
-        return _scales, "auto|N|SIZES"
-    if field.name == "coarse_steps":
-        return _counts, "N|N,N,…"
-    if field.name in ("content_layers", "style_layers"):
-        return lambda text: tuple(_split(text)), "LAYERS"
-    if tuple[float, ...] in args:
-        return _floats, "W,W,…"
-    if annotation is float or float in args:
-        return float, "X"
-    if annotation is int or int in args:
-        return int, "N"
-    return str, None
-
-
-def add_style_options(parser: argparse.ArgumentParser, *, skip: Sequence[str] = ()) -> None:
-    """One ``--flag`` per StyleOptions field, with its default and help."""
-    group = parser.add_argument_group(
-        "style options (the paper's defaults, except where a help text says otherwise)")
-    for field in dataclasses.fields(StyleOptions):
-        if field.name in skip:
-            continue
-        flag = "--" + field.name.replace("_", "-")
-        default = field.default
-        help_text = field.metadata.get("help", "")
-        if isinstance(default, bool):
-            group.add_argument(flag, dest=field.name, action=argparse.BooleanOptionalAction,
-                               default=default, help=help_text)
-            continue
-        converter, metavar = _parser_for(field)
-        shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
-        group.add_argument(
-            flag, dest=field.name, type=converter, default=default, metavar=metavar,
-            choices=field.metadata.get("choices"), help=f"{help_text} (default: {shown})",
-        )
-    if "alpha" not in skip:
-        group.add_argument(
-            "--ratio", type=float, default=None, metavar="X",
-            help="α/β in one number, for experts: sets α = X·β (β keeps its value); "
-            "--strength still divides it",
-        )
-
-
-def options_from_args(args: argparse.Namespace, **overrides: Any) -> StyleOptions:
-    values = {
-        field.name: getattr(args, field.name)
-        for field in dataclasses.fields(StyleOptions)
-        if hasattr(args, field.name)
-    }
-    ratio = getattr(args, "ratio", None)
-    if ratio is not None and not (math.isfinite(ratio) and ratio >= 0):
-        raise OptionsError(f"--ratio must be a finite number zero or more, not {ratio}")
-    values.update(overrides)
-    if isinstance(values.get("scales"), tuple) and "size" not in overrides:
-        values["size"] = values["scales"][-1]
-    options = StyleOptions(**values)
-    if ratio is not None and "alpha" not in overrides:
-        options = options.with_ratio(ratio)
-    return options
-
-
 # ---- stylize --------------------------------------------------------------------------
-
-def sidecar_path(output: Path) -> Path:
-    return output.with_suffix(output.suffix + ".json")
-
 
 def _add_stylize(subparsers: Any) -> None:
     parser = subparsers.add_parser(
@@ -181,33 +72,11 @@ def _add_stylize(subparsers: Any) -> None:
                        "grey = a soft edge); where no mask reaches, the photo stays")
     where.add_argument("--mask-map", metavar="MAP",
                        help="one image with a flat colour per style instead of --masks")
-    where.add_argument("--mask-colors", type=_split, metavar="#RGB,…",
+    where.add_argument("--mask-colors", type=split_words, metavar="#RGB,…",
                        help="the --mask-map colour of each style, in order (default: the "
                        "map's colours other than black, most frequent first)")
     add_style_options(parser)
     parser.set_defaults(handler=cmd_stylize)
-
-
-def image_arguments(images: Sequence[str]) -> tuple[Path, list[Path]]:
-    from .samples import DEFAULT_CONTENT, DEFAULT_STYLE, resolve_image_argument, sample_path
-
-    if not images:
-        return sample_path(DEFAULT_CONTENT), [sample_path(DEFAULT_STYLE)]
-    if len(images) == 1:
-        raise OptionsError(
-            "give a style image after the content image (or neither, for the samples)"
-        )
-    return resolve_image_argument(images[0]), [resolve_image_argument(s) for s in images[1:]]
-
-
-def prepare_output(output: Path, overwrite: bool) -> Path:
-    from .image import check_writable
-
-    output = check_writable(output)
-    for path in (output, sidecar_path(output)):
-        if path.exists() and not overwrite:
-            raise GramscopeError(f"{path} exists; pass --overwrite to replace it")
-    return output
 
 
 @contextlib.contextmanager

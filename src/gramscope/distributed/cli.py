@@ -1,6 +1,6 @@
 """``gramscope batch | sweep | video``: many independent images, locally or on Ray.
 
-Style options come from :func:`gramscope.cli.add_style_options`, so defaults stay in
+Style options come from :func:`gramscope.arguments.add_style_options`, so defaults stay in
 :class:`~gramscope.options.StyleOptions`. Every command runs locally (with a progress bar)
 unless ``--ray`` or ``--ray-address`` is given; the work is the same either way.
 """
@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..cli import add_style_options, options_from_args
+from ..arguments import add_style_options, options_from_args
 from ..errors import OptionsError
 from ..options import PAPER_STYLE_LAYERS
 from ..options_grid import FIGURE3_STRENGTHS

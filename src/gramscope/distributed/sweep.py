@@ -18,6 +18,7 @@ from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont
 
+from ..arguments import add_style_options
 from ..errors import OptionsError
 from ..options import StyleOptions
 from ..options_grid import Axis, Cell, grid, strength_axis, style_layers_axis
@@ -32,8 +33,6 @@ __all__ = [
 
 def field_axis(name: str, texts: Sequence[str]) -> Axis:
     """Any StyleOptions field, its values parsed exactly as the CLI parses that flag."""
-    from ..cli import add_style_options
-
     fields = {f.name: f for f in dataclasses.fields(StyleOptions)}
     key = name.replace("-", "_")
     if key not in fields:

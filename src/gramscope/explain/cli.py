@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..cli import add_style_options, image_arguments, options_from_args
+from ..arguments import add_style_options, image_arguments, options_from_args, prepare_output
 from ..errors import GramscopeError, OptionsError
 from ..options import StyleOptions
 
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from .figure3 import Figure3
     from .grams import GramViews
     from .plotting import Drawing
-    from .runner import OnStep
+    from .runner import OnStep, ViewSettings
     from .shuffle import TileShuffle
 
 #: The view used when ``gramscope explain`` is followed by image names.
@@ -114,8 +114,6 @@ def _numbers(kind: type, what: str):
 
 
 def _check_png(path: Path, overwrite: bool) -> Path:
-    from ..cli import prepare_output
-
     if path.suffix.lower() != ".png":
         raise GramscopeError(f"figures are PNG files; give a name ending in .png, not {path}")
     return prepare_output(path, overwrite)
@@ -264,7 +262,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def _add_figure1(subparsers: Any) -> None:
-    from .figure1 import FIGURE1_DEFAULTS
+    from .figure1 import FIGURE1_SETTINGS
 
     parser = subparsers.add_parser(
         "figure1", help="the paper's Figure 1: what each layer keeps",
@@ -273,26 +271,27 @@ def _add_figure1(subparsers: Any) -> None:
         "--style-layers (conv1_1; conv1_1+conv2_1; …), as one labelled PNG.",
     )
     _common(parser, "figure1.png", "the figure (PNG)")
-    parser.add_argument("--prior", action=argparse.BooleanOptionalAction, default=True,
+    parser.add_argument("--prior", action=argparse.BooleanOptionalAction,
+                        default=FIGURE1_SETTINGS.prior,
                         help="content reconstructions start from low-passed noise with a "
                         "small TV term (not in the paper); --no-prior gives the paper's "
-                        "plain reconstructions from white noise (default: on)")
+                        "plain reconstructions from white noise (default: "
+                        f"{'on' if FIGURE1_SETTINGS.prior else 'off'})")
     add_style_options(parser, skip=_FIGURE1_FIXED)
-    _with_defaults(parser, FIGURE1_DEFAULTS)
+    _with_defaults(parser, FIGURE1_SETTINGS.style_fields())
     _size_by_device(parser)
     parser.set_defaults(handler=cmd_figure1)
 
 
 def cmd_figure1(args: argparse.Namespace) -> int:
-    from .figure1 import figure1, figure1_steps
+    from .figure1 import FIGURE1_SETTINGS, figure1
 
     return _draw(_cell_size(args), "figure 1", lambda options, content, style, bar: figure1(
-        content, style, options, prior=args.prior, on_step=bar), figure1_steps)
+        content, style, options, prior=args.prior, on_step=bar), FIGURE1_SETTINGS.step_count)
 
 
 def _add_figure3(subparsers: Any) -> None:
-    from ..options_grid import FIGURE3_STRENGTHS
-    from .figure3 import FIGURE3_DEFAULTS
+    from .figure3 import FIGURE3_SETTINGS
 
     parser = subparsers.add_parser(
         "figure3", help="the paper's Figure 3: style strength against the style layers",
@@ -305,31 +304,30 @@ def _add_figure3(subparsers: Any) -> None:
     parser.add_argument("--strengths", type=_numbers(float, "numbers such as 0.5,1,2"),
                         default=None, metavar="S,S,…",
                         help="the style strength of each column, as --strength in stylize "
-                        f"(default: {','.join(f'{s:g}' for s in FIGURE3_STRENGTHS)})")
+                        f"(default: {','.join(f'{s:g}' for s in FIGURE3_SETTINGS.strengths)})")
     add_style_options(parser, skip=_FIGURE3_FIXED)
-    _with_defaults(parser, FIGURE3_DEFAULTS)
+    _with_defaults(parser, FIGURE3_SETTINGS.style_fields())
     _size_by_device(parser)
     parser.set_defaults(handler=cmd_figure3)
 
 
 def cmd_figure3(args: argparse.Namespace) -> int:
-    from ..options_grid import FIGURE3_STRENGTHS
     from .figure1 import growing_subsets
-    from .figure3 import figure3, figure3_steps
+    from .figure3 import FIGURE3_SETTINGS, figure3
 
     def make(options: StyleOptions, content: Path, style: Path, bar: OnStep) -> Figure3:
         return figure3(content, style, options, subsets=growing_subsets(options.style_layers),
                        strengths=args.strengths, on_step=bar)
 
     def steps(options: StyleOptions) -> int:
-        columns = len(args.strengths) if args.strengths else len(FIGURE3_STRENGTHS)
-        return figure3_steps(options, len(growing_subsets(options.style_layers)), columns)
+        return FIGURE3_SETTINGS.step_count(options, growing_subsets(options.style_layers),
+                                           args.strengths)
 
     return _draw(_cell_size(args), "figure 3", make, steps)
 
 
 def _add_layers(subparsers: Any) -> None:
-    from .layers import LAYERS_DEFAULTS
+    from .layers import LAYERS_SETTINGS
 
     parser = subparsers.add_parser(
         "layers", help="what each style layer paints on its own",
@@ -339,41 +337,46 @@ def _add_layers(subparsers: Any) -> None:
     )
     _common(parser, "layers.png", "the figure (PNG)")
     add_style_options(parser, skip=_LAYERS_FIXED)
-    _with_defaults(parser, LAYERS_DEFAULTS)
+    _with_defaults(parser, LAYERS_SETTINGS.style_fields())
     parser.set_defaults(handler=cmd_layers)
 
 
 def cmd_layers(args: argparse.Namespace) -> int:
-    from .layers import layer_paintings, layers_steps
+    from .layers import LAYERS_SETTINGS, layer_paintings
 
     return _draw(args, "layers", lambda options, content, style, bar: layer_paintings(
-        content, style, options, on_step=bar), layers_steps)
+        content, style, options, on_step=bar), LAYERS_SETTINGS.step_count)
 
 
-def _network_flags(parser: argparse.ArgumentParser, also: Sequence[str] = (),
-                   size: int = 256) -> None:
-    """Only the fields that choose the network and the image size (and those in ``also``)."""
+def _network_flags(parser: argparse.ArgumentParser, settings: ViewSettings,
+                   also: Sequence[str] = ()) -> None:
+    """Only the fields that choose the network and the image size (and those in ``also``),
+    with the view's ``settings`` as their defaults."""
     keep = {"size", "pooling", "normalisation", "weights", "device", *also}
     import dataclasses
 
     add_style_options(parser, skip=[f.name for f in dataclasses.fields(StyleOptions)
                                     if f.name not in keep])
-    _with_defaults(parser, {"size": size})
+    _with_defaults(parser, settings.style_fields())
 
 
 def _add_features(subparsers: Any) -> None:
+    from .features import FEATURES_SETTINGS as DEFAULTS
+
     parser = subparsers.add_parser(
         "features", help="a grid of one layer's strongest channel activations",
         description="Show the channels of LAYER with the largest mean activation on IMAGE.",
     )
     parser.add_argument("image", metavar="IMAGE", help="an image file or sample name")
-    parser.add_argument("--layer", default="conv3_1", help="layer (default: conv3_1)")
-    parser.add_argument("--count", type=int, default=16, help="channels shown (default: 16)")
-    parser.add_argument("--normalise", choices=("channel", "layer"), default="channel",
+    parser.add_argument("--layer", default=DEFAULTS.layer,
+                        help=f"layer (default: {DEFAULTS.layer})")
+    parser.add_argument("--count", type=int, default=DEFAULTS.count,
+                        help=f"channels shown (default: {DEFAULTS.count})")
+    parser.add_argument("--normalise", choices=("channel", "layer"), default=DEFAULTS.normalise,
                         help="scale each map to its own maximum (channel) or all to the "
-                        "layer's (layer) (default: channel)")
+                        f"layer's (layer) (default: {DEFAULTS.normalise})")
     _common(parser, "features.png", "the figure (PNG)", images=False)
-    _network_flags(parser)
+    _network_flags(parser, DEFAULTS)
     parser.set_defaults(handler=cmd_features)
 
 
@@ -387,7 +390,7 @@ def cmd_features(args: argparse.Namespace) -> int:
 
 
 def _add_shuffle(subparsers: Any) -> None:
-    from .shuffle import SHUFFLE_DEFAULTS
+    from .shuffle import SHUFFLE_SETTINGS as DEFAULTS
 
     parser = subparsers.add_parser(
         "shuffle", help="Gram matrices forget where: shuffle a painting's tiles",
@@ -396,13 +399,12 @@ def _add_shuffle(subparsers: Any) -> None:
         "after (relative change), as one PNG.",
     )
     parser.add_argument("style", metavar="STYLE", help="the painting (file or sample name)")
-    parser.add_argument("--grid", type=int, default=SHUFFLE_DEFAULTS["grid"],
-                        help=f"tiles a side (default: {SHUFFLE_DEFAULTS['grid']})")
-    parser.add_argument("--seed", type=int, default=SHUFFLE_DEFAULTS["seed"],
-                        help=f"seed of the shuffle (default: {SHUFFLE_DEFAULTS['seed']})")
+    parser.add_argument("--grid", type=int, default=DEFAULTS.grid,
+                        help=f"tiles a side (default: {DEFAULTS.grid})")
+    parser.add_argument("--seed", type=int, default=DEFAULTS.seed,
+                        help=f"seed of the shuffle (default: {DEFAULTS.seed})")
     _common(parser, "shuffle.png", "the figure (PNG)", images=False)
-    _network_flags(parser, also=("style_layers", "content_layers"),
-                   size=SHUFFLE_DEFAULTS["size"])
+    _network_flags(parser, DEFAULTS, also=("style_layers", "content_layers"))
     parser.set_defaults(handler=cmd_shuffle)
 
 
@@ -423,6 +425,8 @@ def cmd_shuffle(args: argparse.Namespace) -> int:
 
 
 def _add_gram(subparsers: Any) -> None:
+    from .grams import GRAM_SETTINGS as DEFAULTS
+
     parser = subparsers.add_parser(
         "gram", help="Gram matrices of a style image and a result, and their difference",
         description="Heatmaps of G/M at LAYER for STYLE and RESULT (channels ordered by "
@@ -430,11 +434,12 @@ def _add_gram(subparsers: Any) -> None:
     )
     parser.add_argument("style", metavar="STYLE", help="style image (file or sample name)")
     parser.add_argument("result", metavar="RESULT", help="the stylised image")
-    parser.add_argument("--layer", default="conv3_1", help="layer (default: conv3_1)")
-    parser.add_argument("--top", type=int, default=8,
-                        help="mismatched channels listed (default: 8)")
+    parser.add_argument("--layer", default=DEFAULTS.layer,
+                        help=f"layer (default: {DEFAULTS.layer})")
+    parser.add_argument("--top", type=int, default=DEFAULTS.top,
+                        help=f"mismatched channels listed (default: {DEFAULTS.top})")
     _common(parser, "gram.png", "the figure (PNG)", images=False)
-    _network_flags(parser)
+    _network_flags(parser, DEFAULTS)
     parser.set_defaults(handler=cmd_gram)
 
 
@@ -492,15 +497,15 @@ def _add_compare(subparsers: Any) -> None:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from .compare import compare_representations, comparison_steps
+    from .compare import COMPARISON_SETTINGS, compare_representations
 
     return _draw(args, "compare", lambda options, content, style, bar: compare_representations(
-        content, style, options, on_step=bar), comparison_steps)
+        content, style, options, on_step=bar), COMPARISON_SETTINGS.step_count)
 
 
 def _add_optimisers(subparsers: Any) -> None:
     from ..options import DEFAULT_LEARNING_RATES
-    from .optimisers import OPTIMISER_DEFAULTS
+    from .optimisers import OPTIMISER_SETTINGS
 
     parser = subparsers.add_parser(
         "optimisers", help="why L-BFGS: the same transfer with gd, Adam and L-BFGS",
@@ -514,23 +519,23 @@ def _add_optimisers(subparsers: Any) -> None:
                         "per unit of the gradient scaled to RMS 1 at the first step "
                         f"(default: {DEFAULT_LEARNING_RATES['gd']:g})")
     add_style_options(parser, skip=("optimizer", "learning_rate"))
-    _with_defaults(parser, OPTIMISER_DEFAULTS)
+    _with_defaults(parser, OPTIMISER_SETTINGS.style_fields())
     parser.set_defaults(handler=cmd_optimisers)
 
 
 def cmd_optimisers(args: argparse.Namespace) -> int:
-    from .optimisers import compare_optimisers, optimiser_steps
+    from .optimisers import OPTIMISER_SETTINGS, compare_optimisers
 
     if not (args.eta > 0 and args.eta < float("inf")):
         raise OptionsError(f"--eta must be a finite number more than zero, not {args.eta}")
 
     return _draw(args, "optimisers", lambda options, content, style, bar: compare_optimisers(
-        content, style, options, step_sizes={"gd": args.eta}, on_step=bar), optimiser_steps,
-        summarise=True)
+        content, style, options, step_sizes={"gd": args.eta}, on_step=bar),
+        OPTIMISER_SETTINGS.step_count, summarise=True)
 
 
 def _add_pulls(subparsers: Any) -> None:
-    from .pulls import PULLS_DEFAULTS
+    from .pulls import PULLS_SETTINGS
 
     parser = subparsers.add_parser(
         "pulls", help="where each loss term pulls: per-pixel gradient maps",
@@ -543,15 +548,16 @@ def _add_pulls(subparsers: Any) -> None:
                         default=None, metavar="0,30,60",
                         help="steps to map, 0 being the start (default: start, middle, end)")
     add_style_options(parser)
-    _with_defaults(parser, PULLS_DEFAULTS)
+    _with_defaults(parser, PULLS_SETTINGS.style_fields())
     parser.set_defaults(handler=cmd_pulls)
 
 
 def cmd_pulls(args: argparse.Namespace) -> int:
-    from .pulls import pull_maps, pulls_steps
+    from .pulls import PULLS_SETTINGS, pull_maps
 
     return _draw(args, "pulls", lambda options, content, style, bar: pull_maps(
-        content, style, options, at=args.at, on_step=bar), pulls_steps, summarise=True)
+        content, style, options, at=args.at, on_step=bar), PULLS_SETTINGS.step_count,
+        summarise=True)
 
 
 def register(subparsers: Any) -> None:

@@ -20,7 +20,7 @@ from ..options import StyleOptions, describe_balance
 from ..transfer import ImageInput, as_image
 from ..vgg import VGG19
 from .plotting import Drawing, panel_figure
-from .runner import OnStep, Panel, render_run, total_steps
+from .runner import OnStep, Panel, ViewSettings, render_run, total_steps
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -62,8 +62,24 @@ class Comparison(Drawing):
         )
 
 
-def comparison_steps(options: StyleOptions | None = None) -> int:
-    return 2 * total_steps(options or StyleOptions())
+def representation_options(options: StyleOptions, representation: str) -> StyleOptions:
+    """``options`` matching the style with ``representation`` ('gram' or 'mean-std')."""
+    return options.replace(style_representation=representation)
+
+
+@dataclass(frozen=True)
+class ComparisonSettings(ViewSettings):
+    """The view has no settings of its own: it runs the options it is given, or the
+    stylisation defaults, once per style representation."""
+
+    def step_count(self, options: StyleOptions | None = None) -> int:
+        """Optimiser steps :func:`compare_representations` takes: one run per
+        representation in :data:`LABELS`."""
+        settings = options or StyleOptions()
+        return sum(total_steps(representation_options(settings, name)) for name in LABELS)
+
+
+COMPARISON_SETTINGS = ComparisonSettings()
 
 
 def compare_representations(
@@ -82,7 +98,7 @@ def compare_representations(
         if representation not in panels:
             panels[representation] = render_run(
                 LABELS[representation], content_image, style_image,
-                settings.replace(style_representation=representation),
+                representation_options(settings, representation),
                 on_step=on_step, net=net)
     return Comparison(content_image, style_image, settings,
                       {name: panels[name] for name in LABELS})

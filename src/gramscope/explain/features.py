@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 import torch
 from PIL import Image
@@ -22,6 +22,7 @@ from ..options import StyleOptions
 from ..transfer import ImageInput, as_image
 from ..vgg import CHANNELS, VGG19, canonical_layer
 from .plotting import Drawing, new_figure, show_image
+from .runner import ViewSettings
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -31,6 +32,22 @@ NORMALISE_HELP = {
     "channel": "each map scaled to its own maximum (shows where; hides how strongly)",
     "layer": "all maps on one scale, the largest activation shown (shows how strongly)",
 }
+
+
+@dataclass(frozen=True)
+class FeaturesSettings(ViewSettings):
+    """The feature-map view's defaults: conv3_1's 16 strongest channels of the picture at
+    256 px, each map on its own scale. Only a forward pass: no optimiser steps to count."""
+
+    OWN: ClassVar[tuple[str, ...]] = ("layer", "count", "normalise")
+
+    layer: str = "conv3_1"
+    count: int = 16
+    normalise: Normalise = "channel"
+    size: int = 256
+
+
+FEATURES_SETTINGS = FeaturesSettings()
 
 
 def channel_strengths(features: torch.Tensor) -> torch.Tensor:
@@ -105,8 +122,9 @@ def feature_maps(
 
 
 def feature_grid(
-    image: ImageInput, layer: str, *, count: int = 16, normalise: Normalise = "channel",
-    size: int = 256, options: StyleOptions | None = None, net: VGG19 | None = None,
+    image: ImageInput, layer: str, *, count: int = FEATURES_SETTINGS.count,
+    normalise: Normalise = FEATURES_SETTINGS.normalise, size: int = FEATURES_SETTINGS.size,
+    options: StyleOptions | None = None, net: VGG19 | None = None,
 ) -> FeatureGrid:
     """The ``count`` strongest channels of ``layer`` for ``image``."""
     layer = canonical_layer(layer)

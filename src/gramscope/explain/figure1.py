@@ -21,7 +21,7 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -33,7 +33,7 @@ from ..options import PAPER_STYLE_LAYERS, StyleOptions
 from ..transfer import ImageInput, as_image
 from ..vgg import VGG19, canonical_layer
 from .plotting import Drawing, panel_figure
-from .runner import OnStep, Panel, render_run, total_steps
+from .runner import OnStep, Panel, ViewSettings, render_run, total_steps
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -52,18 +52,6 @@ def cell_size(device: str = "auto") -> int:
     return CELL_SIZES[resolve_device(device).type]
 
 
-#: Figure settings that differ from a stylisation's defaults, and why:
-#: - one scale: coarse-to-fine would hand every panel the large structures found at the
-#:   coarse scale, hiding what the layers alone produce (the point of the figure);
-#: - average pooling: the paper's choice for synthesis ("improves the gradient flow");
-#: - 150 steps at the CPU's cell size: a whole figure in about fifteen minutes on one busy
-#:   CPU core (:func:`figure_options` picks the size for the device in use).
-FIGURE1_DEFAULTS = {
-    "size": CELL_SIZES["cpu"], "scales": 1, "steps": 150, "pooling": "avg",
-    "content_layers": FIGURE1_CONTENT_LAYERS,
-}
-
-
 def growing_subsets(layers: Sequence[str] = PAPER_STYLE_LAYERS) -> list[tuple[str, ...]]:
     """(conv1_1,), (conv1_1, conv2_1), … : the paper's style rows."""
     names = [canonical_layer(name) for name in layers]
@@ -75,13 +63,52 @@ def subset_label(layers: Sequence[str]) -> str:
     return layers[0] if len(layers) == 1 else f"{layers[0]} … {layers[-1]}"
 
 
-def figure_options(options: StyleOptions | None = None) -> StyleOptions:
-    """``options`` as given, or the stylisation defaults with :data:`FIGURE1_DEFAULTS` and
-    the cell size of the device they run on (:func:`cell_size`)."""
-    if options is not None:
-        return options
-    defaults = StyleOptions(**FIGURE1_DEFAULTS)
-    return defaults.replace(size=cell_size(defaults.device))
+@dataclass(frozen=True)
+class Figure1Settings(ViewSettings):
+    """Figure 1's settings that differ from a stylisation's defaults, and why:
+
+    - one scale: coarse-to-fine would hand every panel the large structures found at the
+      coarse scale, hiding what the layers alone produce (the point of the figure);
+    - average pooling: the paper's choice for synthesis ("improves the gradient flow");
+    - 150 steps at the CPU's cell size: a whole figure in about fifteen minutes on one busy
+      CPU core (:meth:`options` picks the size for the device in use);
+    - ``prior``: the content reconstructions' prior, see :data:`PRIOR_TV_WEIGHT`.
+    """
+
+    OWN: ClassVar[tuple[str, ...]] = ("prior",)
+
+    size: int = CELL_SIZES["cpu"]
+    scales: int = 1
+    steps: int = 150
+    pooling: str = "avg"
+    content_layers: tuple[str, ...] = FIGURE1_CONTENT_LAYERS
+    prior: bool = True
+
+    def options(self, options: StyleOptions | None = None) -> StyleOptions:
+        """``options`` as given, or the stylisation defaults with these settings and the
+        cell size of the device they run on (:func:`cell_size`)."""
+        if options is not None:
+            return options
+        defaults = StyleOptions(**self.style_fields())
+        return defaults.replace(size=cell_size(defaults.device))
+
+    def step_count(self, options: StyleOptions | None = None) -> int:
+        """Total optimiser steps of :func:`figure1`: the length of its progress bar."""
+        settings = self.options(options)
+        return total_steps(settings) * len(figure1_panels(settings))
+
+
+FIGURE1_SETTINGS = Figure1Settings()
+# The names the tests (and callers before the settings) use.
+figure_options = FIGURE1_SETTINGS.options
+figure1_steps = FIGURE1_SETTINGS.step_count
+
+
+def figure1_panels(settings: StyleOptions) -> list[tuple[str, tuple[str, ...]]]:
+    """The figure's runs in the order :func:`figure1` makes them: ("content", (layer,)) for
+    each content layer, then ("style", subset) for each growing subset of the style layers."""
+    return ([("content", (layer,)) for layer in settings.content_layers]
+            + [("style", layers) for layers in growing_subsets(settings.style_layers)])
 
 
 def content_reconstruction_options(options: StyleOptions, layer: str) -> StyleOptions:
@@ -216,7 +243,8 @@ def with_prior(settings: StyleOptions, canvas: tuple[int, int], folder: Path) ->
 
 def reconstruct_content(
     content: ImageInput, layer: str, options: StyleOptions | None = None, *,
-    prior: bool = True, on_step: OnStep | None = None, net: VGG19 | None = None,
+    prior: bool = FIGURE1_SETTINGS.prior, on_step: OnStep | None = None,
+    net: VGG19 | None = None,
 ) -> Panel:
     """An image whose ``layer`` response matches ``content``'s, found from noise.
 
@@ -224,7 +252,7 @@ def reconstruct_content(
     small TV term added, see :data:`PRIOR_TV_WEIGHT`; without it, the paper's plain
     reconstruction from white noise.
     """
-    settings = content_reconstruction_options(figure_options(options), layer)
+    settings = content_reconstruction_options(FIGURE1_SETTINGS.options(options), layer)
     image = as_image(content)
     target = resize_long_side(image, settings.size)
     with tempfile.TemporaryDirectory() as folder:
@@ -244,7 +272,7 @@ def synthesise_style(
     The style image is also passed as the engine's content image: it only sets the canvas
     shape (no content layer is used).
     """
-    settings = style_synthesis_options(figure_options(options), layers)
+    settings = style_synthesis_options(FIGURE1_SETTINGS.options(options), layers)
     image = as_image(style)
     label = subset_label(settings.style_layers)
     return render_run(label, image, image, settings, on_step=on_step, net=net)
@@ -295,29 +323,25 @@ class Figure1(Drawing):
                 "white-noise start leaves; --no-prior shows that)")
 
 
-def figure1_steps(options: StyleOptions | None = None) -> int:
-    """Total optimiser steps of :func:`figure1`: the length of its progress bar."""
-    settings = figure_options(options)
-    return total_steps(settings) * (len(settings.content_layers) + len(settings.style_layers))
-
-
 def figure1(
     content: ImageInput, style: ImageInput, options: StyleOptions | None = None, *,
-    prior: bool = True, on_step: OnStep | None = None, net: VGG19 | None = None,
+    prior: bool = FIGURE1_SETTINGS.prior, on_step: OnStep | None = None,
+    net: VGG19 | None = None,
 ) -> Figure1:
     """Reconstruct ``content`` from each of ``options.content_layers`` alone and synthesise
     ``style`` from each growing subset of ``options.style_layers``.
 
-    Default options: :data:`FIGURE1_DEFAULTS` (the paper's five content layers and five
+    Default options: :data:`FIGURE1_SETTINGS` (the paper's five content layers and five
     style layers). ``prior`` (default on, not in the paper) smooths the content
     reconstructions, see :func:`reconstruct_content`; the style syntheses never use it.
     """
-    settings = figure_options(options)
+    settings = FIGURE1_SETTINGS.options(options)
     result = Figure1(as_image(content), as_image(style), settings, prior=prior)
-    for layer in settings.content_layers:
-        result.content_panels.append(reconstruct_content(
-            result.content, layer, settings, prior=prior, on_step=on_step, net=net))
-    for layers in growing_subsets(settings.style_layers):
-        result.style_panels.append(
-            synthesise_style(result.style, layers, settings, on_step=on_step, net=net))
+    for kind, layers in figure1_panels(settings):
+        if kind == "content":
+            result.content_panels.append(reconstruct_content(
+                result.content, layers[0], settings, prior=prior, on_step=on_step, net=net))
+        else:
+            result.style_panels.append(
+                synthesise_style(result.style, layers, settings, on_step=on_step, net=net))
     return result

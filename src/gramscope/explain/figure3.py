@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from PIL import Image
 
@@ -35,25 +35,13 @@ from ..transfer import ImageInput, as_image
 from ..vgg import VGG19, canonical_layer
 from .figure1 import CELL_SIZES, cell_size, growing_subsets, subset_label
 from .plotting import Drawing, panel_figure
-from .runner import OnStep, Panel, render_run, total_steps
+from .runner import OnStep, Panel, ViewSettings, render_run, total_steps
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 #: Measured: our α/β that looks like the paper's 1e-3 at 512 × 384 px is ≈ 1e-7.
 RATIO_CALIBRATION = (1e-3, 1e-7, 512 * 384)  # (paper α/β, ours, at this many pixels)
-
-#: Figure settings that differ from a stylisation's defaults, and why:
-#: - white-noise start, as in the paper: a content start would keep the photo in every cell;
-#: - two scales: the coarse scale settles the layout from noise cheaply (20 cells must fit
-#:   in about fifteen minutes on two CPU cores at the CPU's cell size; on a CUDA GPU
-#:   :func:`figure3_options` makes the cells 256 px, see :data:`.figure1.CELL_SIZES`);
-#: - average pooling: the paper's choice for synthesis.
-FIGURE3_DEFAULTS = {
-    "size": CELL_SIZES["cpu"], "scales": 2, "coarse_steps": 80, "steps": 50, "pooling": "avg",
-    "init": "noise",
-}
-
 
 def equivalent_ratio(paper_ratio: float, pixels: int) -> float:
     """Our α/β for the look of the paper's ``paper_ratio`` on an image of ``pixels``.
@@ -131,20 +119,6 @@ class Figure3(Drawing):
         )
 
 
-def figure3_options(options: StyleOptions | None = None) -> StyleOptions:
-    """``options`` as given, or the stylisation defaults with :data:`FIGURE3_DEFAULTS` and
-    the cell size of the device they run on (:func:`.figure1.cell_size`)."""
-    if options is not None:
-        return options
-    defaults = StyleOptions(**FIGURE3_DEFAULTS)
-    return defaults.replace(size=cell_size(defaults.device))
-
-
-def figure3_steps(options: StyleOptions | None = None, rows: int = 5, columns: int = 4) -> int:
-    """Total optimiser steps of :func:`figure3`: the length of its progress bar."""
-    return total_steps(figure3_options(options)) * rows * columns
-
-
 def figure3_cells(
     settings: StyleOptions, rows: Sequence[Sequence[str]], strengths: Sequence[float]
 ) -> list[Cell]:
@@ -155,6 +129,65 @@ def figure3_cells(
                 [style_layers_axis(rows), strength_axis(strengths)])
 
 
+@dataclass(frozen=True)
+class Figure3Settings(ViewSettings):
+    """Figure 3's settings that differ from a stylisation's defaults, and why:
+
+    - white-noise start, as in the paper: a content start would keep the photo in every cell;
+    - two scales: the coarse scale settles the layout from noise cheaply (20 cells must fit
+      in about fifteen minutes on two CPU cores at the CPU's cell size; on a CUDA GPU
+      :meth:`options` makes the cells 256 px, see :data:`.figure1.CELL_SIZES`);
+    - average pooling: the paper's choice for synthesis;
+    - ``strengths``: the columns' style strengths, around the default look.
+    """
+
+    OWN: ClassVar[tuple[str, ...]] = ("strengths",)
+
+    size: int = CELL_SIZES["cpu"]
+    scales: int = 2
+    coarse_steps: int = 80
+    steps: int = 50
+    pooling: str = "avg"
+    init: str = "noise"
+    strengths: tuple[float, ...] = FIGURE3_STRENGTHS
+
+    def options(self, options: StyleOptions | None = None) -> StyleOptions:
+        """``options`` as given, or the stylisation defaults with these settings and the
+        cell size of the device they run on (:func:`.figure1.cell_size`)."""
+        if options is not None:
+            return options
+        defaults = StyleOptions(**self.style_fields())
+        return defaults.replace(size=cell_size(defaults.device))
+
+    def step_count(
+        self, options: StyleOptions | None = None, subsets: Sequence[Sequence[str]] | None = None,
+        strengths: Sequence[float] | None = None,
+    ) -> int:
+        """Total optimiser steps of :func:`figure3` with the same arguments: the length of
+        its progress bar."""
+        _, _, cells = self.plan(self.options(options), subsets, strengths)
+        return sum(total_steps(cell.options) for cell in cells)
+
+    def plan(
+        self, settings: StyleOptions, subsets: Sequence[Sequence[str]] | None,
+        strengths: Sequence[float] | None,
+    ) -> tuple[list[tuple[str, ...]], list[float], list[Cell]]:
+        """(rows, columns, cells) of :func:`figure3`: ``subsets`` (default: the growing
+        subsets of the paper's style layers) by ``strengths`` (default: :attr:`strengths`),
+        each checked before any run."""
+        rows = [tuple(canonical_layer(n) for n in s) for s in (subsets or growing_subsets())]
+        columns = list(self.strengths if strengths is None else strengths)
+        if not rows or not columns or any(not row for row in rows):
+            raise OptionsError(
+                "figure 3 needs at least one style-layer row and one strength column")
+        return rows, columns, figure3_cells(settings, rows, columns)  # refuses bad strengths
+
+
+FIGURE3_SETTINGS = Figure3Settings()
+# The name the tests (and callers before the settings) use.
+figure3_options = FIGURE3_SETTINGS.options
+
+
 def figure3(
     content: ImageInput, style: ImageInput, options: StyleOptions | None = None, *,
     subsets: Sequence[Sequence[str]] | None = None, strengths: Sequence[float] | None = None,
@@ -163,16 +196,12 @@ def figure3(
     """Stylise ``content`` for every (style-layer subset, style strength) pair; α and β stay
     ``options``' and each column's strength replaces ``options.strength``.
 
-    ``strengths`` are the columns (default: :data:`~gramscope.options_grid.FIGURE3_STRENGTHS`,
-    around the default look); each is checked as ``StyleOptions.strength`` is, before any run.
+    ``strengths`` are the columns (default: :attr:`Figure3Settings.strengths`, around the
+    default look); each is checked as ``StyleOptions.strength`` is, before any run.
     """
-    settings = figure3_options(options)
+    settings = FIGURE3_SETTINGS.options(options)
     content_image, style_image = as_image(content), as_image(style)
-    rows = [tuple(canonical_layer(n) for n in s) for s in (subsets or growing_subsets())]
-    columns = list(FIGURE3_STRENGTHS if strengths is None else strengths)
-    if not rows or not columns or any(not row for row in rows):
-        raise OptionsError("figure 3 needs at least one style-layer row and one strength column")
-    cells = figure3_cells(settings, rows, columns)  # refuses a strength that cannot work
+    rows, columns, cells = FIGURE3_SETTINGS.plan(settings, subsets, strengths)
     result = Figure3(content_image, style_image, settings, rows, columns)
     for index, cell in enumerate(cells):
         r, c = divmod(index, len(columns))

@@ -17,7 +17,7 @@ which the engine drives towards the whole painting's A/M.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 import torch
@@ -32,9 +32,26 @@ from ..transfer import ImageInput, as_image
 from ..vgg import VGG19, canonical_layer
 from .features import feature_maps
 from .plotting import Drawing, new_figure
+from .runner import ViewSettings
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
+
+
+@dataclass(frozen=True)
+class GramSettings(ViewSettings):
+    """The Gram view's defaults: conv3_1 (256 channels: blocks show, and it stays readable),
+    both pictures at 256 px, the 8 most mismatched channels listed. Only forward passes:
+    no optimiser steps to count."""
+
+    OWN: ClassVar[tuple[str, ...]] = ("layer", "top")
+
+    layer: str = "conv3_1"
+    top: int = 8
+    size: int = 256
+
+
+GRAM_SETTINGS = GramSettings()
 
 
 def channel_similarity(gram: torch.Tensor) -> np.ndarray:
@@ -158,8 +175,8 @@ class GramViews(Drawing):
 
 
 def gram_views(
-    style: ImageInput, result: ImageInput, layer: str, *, size: int = 256, top: int = 8,
-    options: StyleOptions | None = None, net: VGG19 | None = None,
+    style: ImageInput, result: ImageInput, layer: str, *, size: int = GRAM_SETTINGS.size,
+    top: int = GRAM_SETTINGS.top, options: StyleOptions | None = None, net: VGG19 | None = None,
     guide: Image.Image | None = None, region: str = "region",
 ) -> GramViews:
     """Compare the Gram matrices of ``style`` and ``result`` at ``layer``.

@@ -32,26 +32,16 @@ from ..options import StyleOptions, describe_balance
 from ..transfer import ImageInput, as_image
 from ..vgg import VGG19, canonical_layer
 from .features import feature_maps
-from .figure1 import FIGURE1_DEFAULTS, style_synthesis_options
+from .figure1 import FIGURE1_SETTINGS, style_synthesis_options
 from .plotting import Drawing, panel_figure
-from .runner import OnStep, Panel, render_run, total_steps
+from .runner import OnStep, Panel, ViewSettings, render_run, total_steps
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-#: Figure 1's settings and reasons (one scale, average pooling, 128 px, 150 steps: ten
-#: panels in about fifteen minutes on one busy core), without its five content layers: the
-#: transfer row uses the stylisation's content layer.
-LAYERS_DEFAULTS = {k: v for k, v in FIGURE1_DEFAULTS.items() if k != "content_layers"}
-
 #: Row names, also the keys of :attr:`LayerPaintings.panels` and ``errors``.
 ROWS = ("texture", "transfer")
 ROW_LABELS = {"texture": "texture from noise", "transfer": "photo → painting"}
-
-
-def layers_options(options: StyleOptions | None = None) -> StyleOptions:
-    """``options`` as given, or the stylisation defaults with :data:`LAYERS_DEFAULTS`."""
-    return options if options is not None else StyleOptions(**LAYERS_DEFAULTS)
 
 
 def texture_options(options: StyleOptions, layer: str) -> StyleOptions:
@@ -65,6 +55,39 @@ def transfer_options(options: StyleOptions, layer: str) -> StyleOptions:
 
 
 ROW_OPTIONS = {"texture": texture_options, "transfer": transfer_options}
+
+
+def layer_runs(settings: StyleOptions) -> list[tuple[str, str, StyleOptions]]:
+    """(row, layer, the run's options) of each panel, in the order :func:`layer_paintings`
+    makes them: every layer of ``settings.style_layers`` in each row of :data:`ROWS`."""
+    layers = [canonical_layer(name) for name in settings.style_layers]
+    return [(row, layer, ROW_OPTIONS[row](settings, layer)) for row in ROWS for layer in layers]
+
+
+@dataclass(frozen=True)
+class LayersSettings(ViewSettings):
+    """Figure 1's settings and reasons (one scale, average pooling, 128 px, 150 steps: ten
+    panels in about fifteen minutes on one busy core), without its five content layers: the
+    transfer row uses the stylisation's content layer."""
+
+    size: int = FIGURE1_SETTINGS.size
+    scales: int = FIGURE1_SETTINGS.scales
+    steps: int = FIGURE1_SETTINGS.steps
+    pooling: str = FIGURE1_SETTINGS.pooling
+
+    def options(self, options: StyleOptions | None = None) -> StyleOptions:
+        """``options`` as given, or the stylisation defaults with these settings."""
+        return options if options is not None else StyleOptions(**self.style_fields())
+
+    def step_count(self, options: StyleOptions | None = None) -> int:
+        """Total optimiser steps of :func:`layer_paintings`: the length of its progress bar."""
+        return sum(total_steps(run) for _, _, run in layer_runs(self.options(options)))
+
+
+LAYERS_SETTINGS = LayersSettings()
+# The names the tests (and callers before the settings) use.
+LAYERS_DEFAULTS = LAYERS_SETTINGS.style_fields()
+layers_steps = LAYERS_SETTINGS.step_count
 
 
 def gram_targets(
@@ -124,12 +147,6 @@ class LayerPaintings(Drawing):
         )
 
 
-def layers_steps(options: StyleOptions | None = None) -> int:
-    """Total optimiser steps of :func:`layer_paintings`: the length of its progress bar."""
-    settings = layers_options(options)
-    return total_steps(settings) * len(ROWS) * len(settings.style_layers)
-
-
 def layer_paintings(
     content: ImageInput, style: ImageInput, options: StyleOptions | None = None, *,
     on_step: OnStep | None = None, net: VGG19 | None = None,
@@ -138,17 +155,17 @@ def layer_paintings(
     ``options.style_layers``, each with the style term on that layer alone, then measure
     every panel's E_l on every one of those layers.
 
-    Default options: :data:`LAYERS_DEFAULTS` (the paper's five style layers).
+    Default options: :data:`LAYERS_SETTINGS` (the paper's five style layers).
     """
-    settings = layers_options(options)
+    settings = LAYERS_SETTINGS.options(options)
     layers = tuple(canonical_layer(name) for name in settings.style_layers)
-    result = LayerPaintings(as_image(content), as_image(style), settings, layers)
-    for row in ROWS:
+    result = LayerPaintings(as_image(content), as_image(style), settings, layers,
+                            {row: [] for row in ROWS})
+    for row, layer, run in layer_runs(settings):
         # A texture needs only the canvas shape: the style image stands in as content.
         source = result.style if row == "texture" else result.content
-        result.panels[row] = [
-            render_run(layer, source, result.style, ROW_OPTIONS[row](settings, layer),
-                       on_step=on_step, net=net) for layer in layers]
+        result.panels[row].append(
+            render_run(layer, source, result.style, run, on_step=on_step, net=net))
     measure = net or network_for(settings)
     targets = gram_targets(resize_long_side(result.style, settings.size), layers,
                            settings.size, measure)

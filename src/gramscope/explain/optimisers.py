@@ -21,7 +21,7 @@ from ..options import Optimizer, StyleOptions, describe_balance
 from ..transfer import ImageInput, as_image
 from ..vgg import VGG19
 from .plotting import Drawing, new_figure, show_image
-from .runner import OnStep, Panel, render_run, total_steps
+from .runner import OnStep, Panel, ViewSettings, render_run, total_steps
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -31,10 +31,28 @@ OPTIMISERS: tuple[Optimizer, ...] = ("gd", "adam", "lbfgs")
 NAMES = {"gd": "gradient descent", "adam": "Adam", "lbfgs": "L-BFGS (the paper)"}
 COLOURS = {"gd": "#1f77b4", "adam": "#ff7f0e", "lbfgs": "black"}
 
-#: The view's own settings, and why: one scale, so the curves have no jumps where a finer
-#: scale starts; 50 steps, well past the ~20 L-BFGS needs to pull ahead at 128 px. Three
-#: runs of 100 steps at 128 px did not finish in 280 s on a shared two-core CPU.
-OPTIMISER_DEFAULTS = {"size": 128, "scales": 1, "steps": 50}
+
+@dataclass(frozen=True)
+class OptimiserSettings(ViewSettings):
+    """The view's own settings, and why: one scale, so the curves have no jumps where a
+    finer scale starts; 50 steps, well past the ~20 L-BFGS needs to pull ahead at 128 px.
+    Three runs of 100 steps at 128 px did not finish in 280 s on a shared two-core CPU.
+    (:func:`compare_optimisers` given no options runs the stylisation defaults.)"""
+
+    size: int = 128
+    scales: int = 1
+    steps: int = 50
+
+    def step_count(self, options: StyleOptions | None = None,
+                   optimisers: Sequence[str] = OPTIMISERS) -> int:
+        """Optimiser steps :func:`compare_optimisers` takes: one run per optimiser."""
+        settings = options or StyleOptions()
+        return sum(total_steps(run_options(settings, name, {})) for name in optimisers)
+
+
+OPTIMISER_SETTINGS = OptimiserSettings()
+# The name the tests (and callers before the settings) use.
+optimiser_steps = OPTIMISER_SETTINGS.step_count
 
 EXPLANATION = (
     "The same loss minimised from the same start by three optimisers, each at its default "
@@ -106,12 +124,6 @@ class OptimiserRace(Drawing):
                     ha="center", va="bottom", fontsize=8, color="#333333")
         figure.tight_layout(rect=(0, 0.04, 1, 0.96))
         return figure
-
-
-def optimiser_steps(options: StyleOptions | None = None,
-                    optimisers: Sequence[str] = OPTIMISERS) -> int:
-    """Optimiser steps :func:`compare_optimisers` takes: one run per optimiser."""
-    return len(optimisers) * total_steps(options or StyleOptions())
 
 
 def compare_optimisers(

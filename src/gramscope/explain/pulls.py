@@ -31,7 +31,7 @@ from ..options import StyleOptions
 from ..transfer import ImageInput, Scale, ScaleInputs, as_image
 from ..vgg import VGG19
 from .plotting import Drawing, new_figure, show_image
-from .runner import OnStep, Panel, render_run, total_steps
+from .runner import OnStep, Panel, ViewSettings, render_run, total_steps
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -39,9 +39,23 @@ if TYPE_CHECKING:
 CONTENT = "content"
 TV = "tv"
 
-#: The view's own settings, and why: one scale, so every row is the same picture size and
-#: the same objective; 128 px and 60 steps took 70 s on a shared two-core CPU.
-PULLS_DEFAULTS = {"size": 128, "scales": 1, "steps": 60}
+
+@dataclass(frozen=True)
+class PullsSettings(ViewSettings):
+    """The view's own settings, and why: one scale, so every row is the same picture size
+    and the same objective; 128 px and 60 steps took 70 s on a shared two-core CPU.
+    (:func:`pull_maps` given no options runs the stylisation defaults.)"""
+
+    size: int = 128
+    scales: int = 1
+    steps: int = 60
+
+    def step_count(self, options: StyleOptions | None = None) -> int:
+        """Optimiser steps :func:`pull_maps` takes: one run."""
+        return total_steps(options or StyleOptions())
+
+
+PULLS_SETTINGS = PullsSettings()
 
 #: The colour scale of a row spans this many decades below its largest pixel: the terms
 #: differ by orders of magnitude, and a linear scale would show only the largest one.
@@ -201,11 +215,6 @@ def default_steps(options: StyleOptions) -> tuple[int, ...]:
 def image_every(steps: Sequence[int]) -> int:
     """How often a run must hand out its picture to have one at each of ``steps``."""
     return math.gcd(*steps)
-
-
-def pulls_steps(options: StyleOptions | None = None) -> int:
-    """Optimiser steps :func:`pull_maps` takes: one run."""
-    return total_steps(options or StyleOptions())
 
 
 def pull_maps(

@@ -26,14 +26,14 @@ from ..options import StyleOptions, describe_balance
 from ..transfer import ImageInput, StepRecord, as_image
 from ..vgg import VGG19, canonical_layer
 from .anatomy import LossAnatomy
-from .compare import EXPLANATION, compare_representations, comparison_steps
+from .compare import COMPARISON_SETTINGS, EXPLANATION, compare_representations
 from .features import NORMALISE_HELP, feature_grid
-from .figure1 import Figure1, figure1, figure1_steps, figure_options
-from .figure3 import Figure3, figure3, figure3_options, figure3_steps
+from .figure1 import FIGURE1_SETTINGS, Figure1, Figure1Settings, figure1
+from .figure3 import FIGURE3_SETTINGS, Figure3, Figure3Settings, figure3
 from .grams import gram_views
-from .layers import ROW_LABELS, layer_paintings, layers_options, layers_steps
+from .layers import LAYERS_SETTINGS, ROW_LABELS, layer_paintings
 from .optimisers import EXPLANATION as OPTIMISERS_EXPLANATION
-from .optimisers import compare_optimisers, optimiser_steps, run_options
+from .optimisers import OPTIMISER_SETTINGS, compare_optimisers, run_options
 from .pulls import EXPLANATION as PULLS_EXPLANATION
 from .pulls import default_steps, image_every, pull_maps
 from .runner import OnStep, Panel, render_run, total_steps
@@ -50,14 +50,14 @@ class PaperFigure:
     """How the report makes one of the paper's figures, and what it says about it."""
 
     make: Callable[..., Figure1 | Figure3]
-    options: Callable[[StyleOptions | None], StyleOptions]
+    settings: Figure1Settings | Figure3Settings  # its defaults and its step count
     title: str
     caption: str
 
 
 PAPER_FIGURES = {
     1: PaperFigure(
-        figure1, figure_options, "What each layer keeps (the paper's Figure 1)",
+        figure1, FIGURE1_SETTINGS, "What each layer keeps (the paper's Figure 1)",
         "Top: images found from noise whose response at one layer matches the photo's. "
         "conv1_2 keeps almost every pixel; by conv5_2 the layout survives but detail and "
         "colour are gone. Not in the paper: these start from noise low-passed by a 4-px "
@@ -71,7 +71,7 @@ PAPER_FIGURES = {
         "added to its left; with each layer the matched structures grow in scale and "
         "complexity."),
     3: PaperFigure(
-        figure3, figure3_options, "Content against style (the paper's Figure 3)",
+        figure3, FIGURE3_SETTINGS, "Content against style (the paper's Figure 3)",
         "Rows: the style matched on more and more layers; columns: the style strength "
         "(the content weight used is α/strength), from more of the photo (left) to more of "
         "the painting (right), each labelled with the α/β it puts in use, by default a "
@@ -160,17 +160,16 @@ def report_steps(
     optimisers: bool = False,
 ) -> int:
     """Optimiser steps :func:`write_report` will take: the length of its progress bar."""
-    steps = comparison_steps(options) if compare else total_steps(options)
+    steps = COMPARISON_SETTINGS.step_count(options) if compare else total_steps(options)
     if optimisers:
-        steps += optimiser_steps(options)
+        steps += OPTIMISER_SETTINGS.step_count(options)
         if reuses_result(options):
             steps -= total_steps(options)
-    if 1 in figures:
-        steps += figure1_steps(figure1_settings)
-    if 3 in figures:
-        steps += figure3_steps(figure3_settings)
+    for number, own in ((1, figure1_settings), (3, figure3_settings)):
+        if number in figures:
+            steps += PAPER_FIGURES[number].settings.step_count(own)
     if "layers" in views:
-        steps += layers_steps(layers_settings)  # the shuffle only runs the network forward
+        steps += LAYERS_SETTINGS.step_count(layers_settings)  # the shuffle only runs forward
     return steps
 
 
@@ -235,8 +234,6 @@ def write_report(
     result a masked run and adds each region's guided Gram matrices; it excludes
     ``compare``, ``optimisers`` and ``pulls``, whose own runs are unmasked.
     """
-    from ..api import run_metadata
-
     check_request(figures, views, masks is not None,
                   {"compare": compare, "optimisers": optimisers, "pulls": pulls})
     # Check every name before minutes of optimisation, not after.
@@ -246,13 +243,7 @@ def write_report(
     inputs = report_inputs(prepare_folder(folder, overwrite), content, style, masks, settings,
                            net or network_for(settings), on_step)
     started = time.perf_counter()
-    # One run of the engine; its picture and history feed every section below.
-    result = render_run("result", inputs.content, list(inputs.styles), settings,
-                        on_step=on_step, net=inputs.net, masks=inputs.masks,
-                        image_every=image_every(default_steps(settings)) if pulls else 0)
-    metadata = run_metadata(settings, content, style, result.history, result.seconds, False,
-                            masks=inputs.masks)
-    save_image(result.image, inputs.folder / "result.png", metadata)
+    result, metadata = run_result(inputs, content, style, pulls)
     sections = [result_section(inputs, result), features_section(inputs, feature_layers),
                 gram_section(inputs, result.image, gram_layer),
                 *region_sections(inputs, result.image, gram_layer),
@@ -263,21 +254,54 @@ def write_report(
         sections.append(optimisers_section(inputs, result))
     if pulls:
         sections.append(pulls_section(inputs, result))
-    for number, figure_settings in ((1, figure1_settings), (3, figure3_settings)):
-        if number in figures:
-            sections.append(figure_section(inputs, number, figure_settings))
+    sections += extra_sections(inputs, figures, {1: figure1_settings, 3: figure3_settings},
+                               views, layers_settings)
+    page = render_html("gramscope: inside a style transfer", sections,
+                       report_parameters(settings, metadata, time.perf_counter() - started))
+    index = inputs.folder / "index.html"
+    atomic_write_bytes(index, page.encode("utf-8"))
+    return index
+
+
+def run_result(
+    inputs: ReportInputs, content: ImageInput, style: ImageInput | Sequence[ImageInput],
+    pulls: bool,
+) -> tuple[Panel, dict]:
+    """The report's one run of the engine, saved as result.png with its metadata; its
+    picture and history feed every section. With ``pulls`` it keeps the pictures the pull
+    maps need."""
+    from ..api import run_metadata
+
+    settings = inputs.options
+    result = render_run("result", inputs.content, list(inputs.styles), settings,
+                        on_step=inputs.on_step, net=inputs.net, masks=inputs.masks,
+                        image_every=image_every(default_steps(settings)) if pulls else 0)
+    metadata = run_metadata(settings, content, style, result.history, result.seconds, False,
+                            masks=inputs.masks)
+    save_image(result.image, inputs.folder / "result.png", metadata)
+    return result, metadata
+
+
+def extra_sections(
+    inputs: ReportInputs, figures: Sequence[int],
+    figure_settings: dict[int, StyleOptions | None], views: Sequence[str],
+    layers_settings: StyleOptions | None,
+) -> list[Section]:
+    """The paper's figures and the teaching views asked for, each with its own settings."""
+    sections = [figure_section(inputs, number, figure_settings[number])
+                for number in PAPER_FIGURES if number in figures]
     if "layers" in views:
         sections.append(layers_section(inputs, layers_settings))
     if "shuffle" in views:
         sections.append(shuffle_section(inputs))
-    parameters = {**settings.to_dict(), "weights source": metadata["weights"],
-                  **({"masks": metadata["masks"]} if "masks" in metadata else {}),
-                  "seconds": round(time.perf_counter() - started, 1),
-                  "gramscope": metadata["gramscope"]}
-    page = render_html("gramscope: inside a style transfer", sections, parameters)
-    index = inputs.folder / "index.html"
-    atomic_write_bytes(index, page.encode("utf-8"))
-    return index
+    return sections
+
+
+def report_parameters(settings: StyleOptions, metadata: dict, seconds: float) -> dict:
+    """The page's closing table: the options, the weights, the masks and the time taken."""
+    return {**settings.to_dict(), "weights source": metadata["weights"],
+            **({"masks": metadata["masks"]} if "masks" in metadata else {}),
+            "seconds": round(seconds, 1), "gramscope": metadata["gramscope"]}
 
 
 def check_request(
@@ -448,8 +472,8 @@ def pulls_section(inputs: ReportInputs, result: Panel) -> Section:
 def figure_section(inputs: ReportInputs, number: int, settings: StyleOptions | None) -> Section:
     """One of the paper's figures (minutes each), with its own settings or defaults."""
     paper_figure = PAPER_FIGURES[number]
-    figure = paper_figure.make(inputs.content, inputs.style, paper_figure.options(settings),
-                               on_step=inputs.on_step)
+    figure = paper_figure.make(inputs.content, inputs.style,
+                               paper_figure.settings.options(settings), on_step=inputs.on_step)
     return Section(paper_figure.title, paper_figure.caption,
                    [inputs.picture(figure.png(), f"figure{number}.png",
                                    f"Figure {number} reproduction")])
@@ -457,8 +481,8 @@ def figure_section(inputs: ReportInputs, number: int, settings: StyleOptions | N
 
 def layers_section(inputs: ReportInputs, settings: StyleOptions | None) -> Section:
     """What each style layer paints on its own (minutes), with every panel's E_l."""
-    paintings = layer_paintings(inputs.content, inputs.style, layers_options(settings),
-                                on_step=inputs.on_step)
+    paintings = layer_paintings(inputs.content, inputs.style,
+                                LAYERS_SETTINGS.options(settings), on_step=inputs.on_step)
     header = "".join(f"<th>E {html.escape(layer)}</th>" for layer in paintings.layers)
     rows = "".join(
         f"<tr><th>{html.escape(ROW_LABELS[row])}, {html.escape(layer)} alone</th>"

@@ -3,14 +3,17 @@
 Every reconstruction, synthesis and grid cell goes through the same consumer path as
 ``gramscope stylize``; :func:`render_run` keeps its picture and history as a :class:`Panel`
 and forwards each step to an ``on_step(label, record)`` callback, which the CLI turns into
-one progress bar per figure.
+one progress bar per figure. Each view's own defaults are one frozen
+:class:`ViewSettings` in its module, read by the CLI, the demo's tabs and the report.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 from PIL import Image
 
@@ -99,3 +102,19 @@ def total_steps(options: StyleOptions) -> int:
     """Steps one run of ``options`` takes: what a progress bar counts towards."""
     return sum(options.steps_per_scale)
 
+
+
+@dataclass(frozen=True)
+class ViewSettings:
+    """A view's own settings: the StyleOptions fields it sets differently from a
+    stylisation, and the knobs only it has (named in :attr:`OWN`). The one place a view's
+    defaults live; ``gramscope explain``, the demo's tabs and the report read them."""
+
+    #: The fields that are the view's own knobs, not StyleOptions fields.
+    OWN: ClassVar[tuple[str, ...]] = ()
+
+    def style_fields(self) -> dict[str, Any]:
+        """The settings that are StyleOptions fields, as ``StyleOptions(**…)``,
+        ``options.replace(**…)`` and argparse's ``set_defaults`` take them."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+                if f.name not in self.OWN}

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 import torch
 from PIL import Image
@@ -28,14 +28,26 @@ from ..transfer import ImageInput, as_image
 from ..vgg import VGG19, canonical_layer, downsampling
 from .features import feature_maps
 from .plotting import Drawing, new_figure, show_image
+from .runner import ViewSettings
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-#: 512 px in 4 × 4 tiles (128 × 80 px on starry_night): the seam bands are a small share of
-#: each tile up to conv4_1 (measured conv1_1 Gram change 6 %, against 15 % at 256 px and
-#: 32 % with 8 × 8 tiles there), and the whole view takes about 4 s on one busy CPU core.
-SHUFFLE_DEFAULTS = {"size": 512, "grid": 4, "seed": 0}
+@dataclass(frozen=True)
+class ShuffleSettings(ViewSettings):
+    """512 px in 4 × 4 tiles (128 × 80 px on starry_night): the seam bands are a small share
+    of each tile up to conv4_1 (measured conv1_1 Gram change 6 %, against 15 % at 256 px and
+    32 % with 8 × 8 tiles there), and the whole view takes about 4 s on one busy CPU core.
+    Only forward passes: no optimiser steps to count."""
+
+    OWN: ClassVar[tuple[str, ...]] = ("grid", "seed")
+
+    size: int = 512
+    grid: int = 4
+    seed: int = 0  # of the shuffle, not of StyleOptions
+
+
+SHUFFLE_SETTINGS = ShuffleSettings()
 
 #: Where the residual Gram change comes from, for the figure and the report.
 SEAMS_NOTE = (
@@ -150,8 +162,8 @@ class TileShuffle(Drawing):
 
 
 def shuffle_painting(
-    style: ImageInput, *, grid: int = SHUFFLE_DEFAULTS["grid"],
-    seed: int = SHUFFLE_DEFAULTS["seed"], size: int = SHUFFLE_DEFAULTS["size"],
+    style: ImageInput, *, grid: int = SHUFFLE_SETTINGS.grid,
+    seed: int = SHUFFLE_SETTINGS.seed, size: int = SHUFFLE_SETTINGS.size,
     options: StyleOptions | None = None, net: VGG19 | None = None,
 ) -> TileShuffle:
     """Shuffle ``style``'s tiles (scaled to ``size`` px, long side) and measure the relative

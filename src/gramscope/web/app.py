@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
-import inspect
 import math
 import os
 import re
@@ -404,7 +403,8 @@ class Demo:
         style = self.pick_image(style_sample, style_upload, "painting")[0]
         try:
             options = self.defaults.replace(**{
-                **pulls.PULLS_DEFAULTS, "size": int(size), "steps": int(steps), "init": init,
+                **pulls.PULLS_SETTINGS.style_fields(), "size": int(size), "steps": int(steps),
+                "init": init,
                 "strength": float(strength)})
             return pulls.pull_maps(content, style, options).figure()
         except GramscopeError as exc:
@@ -420,8 +420,8 @@ class Demo:
         ``layer``."""
         figure1 = explain("figure1")
         # The figure's own settings (one scale, average pooling) at the chosen size and steps.
-        base = self.defaults.replace(**{**figure1.FIGURE1_DEFAULTS, "size": int(size),
-                                        "steps": int(steps)})
+        base = self.defaults.replace(**{**figure1.FIGURE1_SETTINGS.style_fields(),
+                                        "size": int(size), "steps": int(steps)})
         layer = canonical_layer(layer)
         if kind == "content":
             image = self.pick_image(content_sample, content_upload, "photo")[0]
@@ -451,8 +451,8 @@ class Demo:
         """One panel of explain's "what each layer paints", streamed: the painting's texture
         from noise, or the photo stylised, with the whole style term on ``layer``."""
         layers = explain("layers")
-        base = self.defaults.replace(**{**layers.LAYERS_DEFAULTS, "size": int(size),
-                                        "steps": int(steps)})
+        base = self.defaults.replace(**{**layers.LAYERS_SETTINGS.style_fields(),
+                                        "size": int(size), "steps": int(steps)})
         layer = canonical_layer(layer)
         style = self.pick_image(style_sample, style_upload, "painting")[0]
         source = style if kind == "texture" else \
@@ -737,27 +737,24 @@ def _wire_explain(
         tabs.pull_plot, api_name="pulls", concurrency_id="run", concurrency_limit=max_runs)
 
 
-def _default(function: Callable[..., Any], parameter: str) -> Any:
-    return inspect.signature(function).parameters[parameter].default
-
-
 def _explain_tabs(defaults: StyleOptions) -> types.SimpleNamespace:
     """The Feature maps, Gram matrices, Reconstructions and pulls tabs; their pictures and
     starting values come from gramscope.explain (GramscopeError when it cannot be imported)."""
     module = explain()
     first_content = canonical_layer(next(iter(defaults.content_layers), CONV_LAYERS[-1]))
-    figure1 = explain("figure1").FIGURE1_DEFAULTS
+    figure1 = explain("figure1").FIGURE1_SETTINGS
+    features = module.features.FEATURES_SETTINGS
     with gr.Tab("Feature maps"):
         gr.Markdown("What one layer sees: the channels this image drives hardest, each a map "
                     "of one filter's rectified response over the picture.")
         with gr.Row():
             fm_source = gr.Radio(["photo", "painting", "result"], value="photo", label="image")
             fm_layer = gr.Dropdown(list(LAYERS), value=first_content, label="layer")
-            fm_count = gr.Slider(1, 64, value=_default(module.feature_grid, "count"), step=1,
+            fm_count = gr.Slider(1, 64, value=features.count, step=1,
                                  label="channels shown")
             normalise = module.features.NORMALISE_HELP
             fm_normalise = gr.Radio(list(normalise),
-                                    value=_default(module.feature_grid, "normalise"),
+                                    value=features.normalise,
                                     label="scale each map to",
                                     info="; ".join(f"{k}: {v}" for k, v in normalise.items()))
             fm_button = gr.Button("Show feature maps")
@@ -783,9 +780,9 @@ def _explain_tabs(defaults: StyleOptions) -> types.SimpleNamespace:
         with gr.Row():
             rec_kind = gr.Radio(["content", "style"], value="content", label="match")
             rec_layer = gr.Dropdown(list(CONV_LAYERS), value=first_content, label="layer")
-            rec_size = gr.Slider(MIN_SIDE, MAX_SIZE, value=figure1["size"], step=1,
+            rec_size = gr.Slider(MIN_SIDE, MAX_SIZE, value=figure1.size, step=1,
                                  label="size (px, long side)")
-            rec_steps = gr.Slider(1, MAX_STEPS, value=figure1["steps"], step=1, label="steps")
+            rec_steps = gr.Slider(1, MAX_STEPS, value=figure1.steps, step=1, label="steps")
         with gr.Row():
             rec_button = gr.Button("Reconstruct", variant="primary")
             rec_stop = gr.Button("Stop", variant="stop")
@@ -814,9 +811,9 @@ def _paint_tab(defaults: StyleOptions) -> types.SimpleNamespace:
         paint_layer = gr.Dropdown(list(CONV_LAYERS), label="style layer",
                                   value=canonical_layer(next(iter(defaults.style_layers),
                                                              CONV_LAYERS[0])))
-        paint_size = gr.Slider(MIN_SIDE, MAX_SIZE, value=layers.LAYERS_DEFAULTS["size"],
+        paint_size = gr.Slider(MIN_SIDE, MAX_SIZE, value=layers.LAYERS_SETTINGS.size,
                                step=1, label="size (px, long side)")
-        paint_steps = gr.Slider(1, MAX_STEPS, value=layers.LAYERS_DEFAULTS["steps"], step=1,
+        paint_steps = gr.Slider(1, MAX_STEPS, value=layers.LAYERS_SETTINGS.steps, step=1,
                                 label="steps")
     with gr.Row():
         paint_button = gr.Button("Paint", variant="primary")
@@ -837,9 +834,9 @@ def _pulls_tab(defaults: StyleOptions) -> types.SimpleNamespace:
                 "at the start, middle and end of a run (at the Stylize tab's style strength): "
                 "where that term pulls the picture, and how hard.")
     with gr.Row():
-        pull_size = gr.Slider(MIN_SIDE, MAX_SIZE, value=pulls.PULLS_DEFAULTS["size"],
+        pull_size = gr.Slider(MIN_SIDE, MAX_SIZE, value=pulls.PULLS_SETTINGS.size,
                               step=1, label="size (px, long side)")
-        pull_steps = gr.Slider(1, MAX_STEPS, value=pulls.PULLS_DEFAULTS["steps"], step=1,
+        pull_steps = gr.Slider(1, MAX_STEPS, value=pulls.PULLS_SETTINGS.steps, step=1,
                                label="steps")
         pull_init = gr.Radio(list(NAMED_INITS), value=defaults.init
                              if defaults.init in NAMED_INITS else NAMED_INITS[0],

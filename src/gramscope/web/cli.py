@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from ..arguments import add_style_options, options_from_args
+
 
 def register(subparsers: Any) -> None:
     """Add the ``demo`` subcommand; its limits' defaults live in :mod:`gramscope.web.app`,
     read here only when the parser is built so ``gramscope --help`` never imports Gradio."""
-    from ..cli import add_style_options
-
     parser = subparsers.add_parser(
         "demo", help="open the live web demo (a local page; nothing leaves the machine)",
         description="Serve the interactive demo on HOST:PORT and print its URL. Style "
@@ -32,7 +32,6 @@ def register(subparsers: Any) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from ..cli import options_from_args
     from ..device import network_for
     from ..errors import OptionsError
     from . import app
