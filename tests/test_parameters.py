@@ -268,13 +268,19 @@ def test_strength_divides_the_content_weight_and_nothing_else():
     assert quarter.content_weight == pytest.approx(1.2e-3) and quarter.ratio == pytest.approx(6e-4)
 
 
-def test_ratio_and_alpha_compose_with_strength_on_the_command_line():
+def test_ratio_and_alpha_compose_with_strength_on_the_command_line(capsys):
     parser = cli.build_parser()
 
     def options(*flags):
         return arguments.options_from_args(parser.parse_args(["stylize", *flags]))
 
     ratio = options("--ratio", "1e-6", "--beta", "50", "--strength", "4")
+    # The balance is stated as --strength (or α and β): --ratio still works, with a warning.
+    assert "--ratio is deprecated" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        parser.parse_args(["stylize", "--help"])
+    shown = capsys.readouterr().out
+    assert "--strength" in shown and "--alpha" in shown and "--ratio" not in shown
     assert ratio.alpha == pytest.approx(5e-5) and ratio.strength == 4.0
     assert ratio.ratio == pytest.approx(2.5e-7)  # α/β given, divided by the strength
     alpha = options("--alpha", "3e-4", "--strength", "2")

@@ -14,6 +14,7 @@ import argparse
 import dataclasses
 import functools
 import math
+import sys
 import typing
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -108,11 +109,9 @@ def add_style_options(parser: argparse.ArgumentParser, *, skip: Sequence[str] = 
             choices=field.metadata.get("choices"), help=f"{help_text} (default: {shown})",
         )
     if "alpha" not in skip:
-        group.add_argument(
-            "--ratio", type=float, default=None, metavar="X",
-            help="α/β in one number, for experts: sets α = X·β (β keeps its value); "
-            "--strength still divides it",
-        )
+        # Deprecated, so not in the help: the balance is stated as --strength, or as
+        # --alpha and --beta for experts; --ratio X still sets α = X·β.
+        group.add_argument("--ratio", type=float, default=None, help=argparse.SUPPRESS)
 
 
 def options_from_args(args: argparse.Namespace, **overrides: Any) -> StyleOptions:
@@ -125,6 +124,9 @@ def options_from_args(args: argparse.Namespace, **overrides: Any) -> StyleOption
     ratio = getattr(args, "ratio", None)
     if ratio is not None and not (math.isfinite(ratio) and ratio >= 0):
         raise OptionsError(f"--ratio must be a finite number zero or more, not {ratio}")
+    if ratio is not None:
+        print("gramscope: --ratio is deprecated: use --strength, or --alpha and --beta "
+              f"(--ratio {ratio:g} is --alpha {ratio:g}×β)", file=sys.stderr)
     values.update(overrides)
     if isinstance(values.get("scales"), tuple) and "size" not in overrides:
         values["size"] = values["scales"][-1]

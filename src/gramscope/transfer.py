@@ -306,7 +306,11 @@ def scale_alpha(
     options: StyleOptions, content_size: tuple[int, int], scale: int, pixels: int
 ) -> float:
     """The content weight at one scale of the schedule: ``options.content_weight``
-    (α/strength) weighed for the pixels of this scale."""
+    (α/strength) weighed for the pixels of this scale.
+
+    The one place α is weighed. ``Objective.norm`` and ``ScaleRun.loss_scale`` multiply
+    every term of L_total alike (for floating point's range and L-BFGS's curvature test),
+    so they leave the balance, and the minimiser, as they are."""
     alpha = options.content_weight
     sizes = options.scale_sizes
     if not options.literal_sum:
