@@ -498,42 +498,60 @@ def optimise_scale(
     best = Best(math.inf, current.image.detach().clone())
     i = steps.start
     while i < steps.stop:
-        good = current.image.detach().clone()
-        try:
-            current.step()
-            best.update(current.parts["total"], good)
-            stopping = stop is not None and stop()
-        except (NonFiniteLoss, Diverged) as problem:
-            event, recovered = _restart(current, best, problem, at)
-            if not recovered:
-                yield _failure(options, inputs, scale, at, best.image, event)
+        attempt = _attempt(current, fit, best, at, stop)
+        if not attempt.stepped:
+            event = attempt.event
+            if attempt.failed is not None:
+                yield _failure(options, inputs, scale, at, attempt.failed, attempt.event or "")
                 return True
             continue
-        except OUT_OF_MEMORY:
-            event, recovered = _shrink(current, fit, at)
-            if not recovered:
-                yield _failure(options, inputs, scale, at, good, event)
-                return True
-            continue
-        except KeyboardInterrupt:
-            # Ctrl-C mid-step: the image is still a valid iterate; hand it over and end.
-            if not current.parts:
-                raise
-            stopping = True
         at.step += 1
         i += 1
-        wants_image = stopping or i == steps.stop or bool(
+        wants_image = attempt.stopping or i == steps.stop or bool(
             image_every and at.step % image_every == 0)
         record = _record(current, options, inputs, scale, at, event, wants_image)
-        if checkpoint_every and (at.step % checkpoint_every == 0 or stopping):
+        if checkpoint_every and (at.step % checkpoint_every == 0 or attempt.stopping):
             record.checkpoint = make_checkpoint(
                 options, scale=scale, step_in_scale=i, step=at.step, seconds=record.seconds,
                 state=current.state())
         yield record
         event = None
-        if stopping:
+        if attempt.stopping:
             return True
     return False
+
+
+@dataclass
+class Attempt:
+    """How one step went: taken (and whether the run stops after it), or not taken, with
+    what was done about it and, when nothing could be, the image to keep."""
+
+    stepped: bool
+    stopping: bool = False
+    event: str | None = None
+    failed: torch.Tensor | None = None  # not stepped and not recoverable: the image to keep
+
+
+def _attempt(current: ScaleRun, fit: Fit, best: Best, at: Position,
+             stop: Callable[[], bool] | None) -> Attempt:
+    """One optimiser step, recovering from a non-finite or diverged loss (a restart from
+    the best image) and from running out of memory (smaller tiles) where it can."""
+    good = current.image.detach().clone()
+    try:
+        current.step()
+        best.update(current.parts["total"], good)
+        return Attempt(True, stop is not None and stop())
+    except (NonFiniteLoss, Diverged) as problem:
+        event, recovered = _restart(current, best, problem, at)
+        return Attempt(False, event=event, failed=None if recovered else best.image)
+    except OUT_OF_MEMORY:
+        event, recovered = _shrink(current, fit, at)
+        return Attempt(False, event=event, failed=None if recovered else good)
+    except KeyboardInterrupt:
+        # Ctrl-C mid-step: the image is still a valid iterate; hand it over and end.
+        if not current.parts:
+            raise
+        return Attempt(True, True)
 
 
 def _record(
@@ -610,38 +628,19 @@ def run(
     run to the same result (same inputs, options and device).
     """
     options = options or StyleOptions()
-    paintings = style_list(styles)
-    blend = _blend(options, len(paintings))
-    device = resolve_device(options.device)
     at = Position(step=0, started=time.perf_counter())
     torch.manual_seed(options.seed)
     generator = torch.Generator().manual_seed(options.seed)
-
-    content_image = as_image(content)
-    style_images = [as_image(s) for s in paintings]
-    # Read once, here: a broken start image is reported before the network loads.
-    init_image = None if options.init_file is None else as_image(
-        options.init_file if init is None else init)
-    if masks is not None and not isinstance(masks, Masks):
-        masks = prepare_masks(masks, len(style_images), content_image.size)
-    if masks is not None and coarse_style is not None:
-        raise OptionsError("masks and a coarse style image do not combine; choose one")
-    coarse_image = None if coarse_style is None else as_image(coarse_style)
-    if previous_frame is not None:
-        _check_frame_size(previous_frame, content_image.size, options.size)
-    final_plan = memory.run_plan(options, content_image.size, device=device)
-    if net is None:
-        net = network_for(options)
+    run_inputs = RunInputs.prepare(options, content, styles, net=net, masks=masks,
+                                   coarse_style=coarse_style, previous_frame=previous_frame,
+                                   init=init)
     if resume is not None:
         resume = as_checkpoint(resume)
         resume.check(options)
         at.started -= resume.seconds
-    with deterministic_kernels(device, options.deterministic):
-        yield from _run_scales(
-            RunInputs(options, content_image, style_images, blend, net, device, final_plan,
-                      masks, coarse_image, previous_frame, init_image),
-            at, generator, stop=stop, image_every=image_every,
-            checkpoint_every=checkpoint_every, resume=resume)
+    with deterministic_kernels(run_inputs.device, options.deterministic):
+        yield from _run_scales(run_inputs, at, generator, stop=stop, image_every=image_every,
+                               checkpoint_every=checkpoint_every, resume=resume)
 
 
 @dataclass
@@ -659,6 +658,34 @@ class RunInputs:
     coarse: Image.Image | None = None
     previous: PreviousFrame | None = None  # a video's frame t−1, moved onto this one
     init: Image.Image | None = None  # options.init's image, when it names a file
+
+    @classmethod
+    def prepare(
+        cls, options: StyleOptions, content: ImageInput,
+        styles: ImageInput | Sequence[ImageInput], *, net: VGG19 | None,
+        masks: Sequence[MaskInput] | Masks | None, coarse_style: ImageInput | None,
+        previous_frame: PreviousFrame | None, init: ImageInput | None,
+    ) -> RunInputs:
+        """Every input read and checked (see :func:`run`) before the network loads."""
+        paintings = style_list(styles)
+        blend = _blend(options, len(paintings))
+        device = resolve_device(options.device)
+        content_image = as_image(content)
+        style_images = [as_image(s) for s in paintings]
+        # Read once, here: a broken start image is reported before the network loads.
+        init_image = None if options.init_file is None else as_image(
+            options.init_file if init is None else init)
+        if masks is not None and not isinstance(masks, Masks):
+            masks = prepare_masks(masks, len(style_images), content_image.size)
+        if masks is not None and coarse_style is not None:
+            raise OptionsError("masks and a coarse style image do not combine; choose one")
+        coarse_image = None if coarse_style is None else as_image(coarse_style)
+        if previous_frame is not None:
+            _check_frame_size(previous_frame, content_image.size, options.size)
+        final_plan = memory.run_plan(options, content_image.size, device=device)
+        return cls(options, content_image, style_images, blend,
+                   network_for(options) if net is None else net, device, final_plan, masks,
+                   coarse_image, previous_frame, init_image)
 
     def scale(self, index: int) -> Scale:
         """Scale ``index`` of the schedule, with this run's masks and coarse painting."""

@@ -353,37 +353,56 @@ def execute(
 ) -> Summary:
     """Run ``jobs`` on an entered ``backend`` and return one outcome per job, in job order."""
     started = time.perf_counter()
-    outcomes: dict[int, JobOutcome] = {}
-    dependents = _dependents(jobs)
-    ready = deque(i for i, job in enumerate(jobs) if job.after is None)
-    in_flight: dict[Any, int] = {}
     bar = _progress_bar(len(jobs), unit) if progress else None
-
-    def finish(index: int, outcome: JobOutcome) -> None:
-        outcomes[index] = outcome
-        ready.extend(dependents.get(index, ()))
-        if bar is not None:
-            bar.update(1)
-            counts = status_counts(outcomes.values())
-            bar.set_postfix_str(" ".join(f"{s} {n}" for s, n in counts.items()), refresh=False)
-
+    schedule = _Schedule(jobs, backend, overwrite, bar)
     try:
-        while ready or in_flight:
-            while ready and len(in_flight) < backend.slots:
-                index = ready.popleft()
-                prepared = _prepared(index, jobs, outcomes, overwrite)
-                if isinstance(prepared, JobOutcome):
-                    finish(index, prepared)
-                else:
-                    in_flight[backend.submit(prepared)] = index
-            if in_flight:
-                for handle, outcome in backend.wait(list(in_flight)):
-                    finish(in_flight.pop(handle), outcome)
+        while schedule.ready or schedule.in_flight:
+            schedule.submit_ready()
+            schedule.collect()
     finally:
         if bar is not None:
             bar.close()
-    return Summary(jobs, [outcomes[i] for i in range(len(jobs))],
+    return Summary(jobs, [schedule.outcomes[i] for i in range(len(jobs))],
                    time.perf_counter() - started, backend.description)
+
+
+class _Schedule:
+    """The jobs while they run: those ready to start (a job waits for the one it comes
+    ``after``), those on the backend, and the outcomes so far."""
+
+    def __init__(self, jobs: Sequence[ImageJob], backend: Backend, overwrite: bool,
+                 bar: Any) -> None:
+        self.jobs, self.backend, self.overwrite, self.bar = jobs, backend, overwrite, bar
+        self.outcomes: dict[int, JobOutcome] = {}
+        self.dependents = _dependents(jobs)
+        self.ready = deque(i for i, job in enumerate(jobs) if job.after is None)
+        self.in_flight: dict[Any, int] = {}
+
+    def submit_ready(self) -> None:
+        """Start ready jobs while the backend has free slots (a job already done, or one
+        that cannot run, gets its outcome without starting)."""
+        while self.ready and len(self.in_flight) < self.backend.slots:
+            index = self.ready.popleft()
+            prepared = _prepared(index, self.jobs, self.outcomes, self.overwrite)
+            if isinstance(prepared, JobOutcome):
+                self.finish(index, prepared)
+            else:
+                self.in_flight[self.backend.submit(prepared)] = index
+
+    def collect(self) -> None:
+        """Wait for the backend to finish some of the jobs in flight."""
+        if self.in_flight:
+            for handle, outcome in self.backend.wait(list(self.in_flight)):
+                self.finish(self.in_flight.pop(handle), outcome)
+
+    def finish(self, index: int, outcome: JobOutcome) -> None:
+        self.outcomes[index] = outcome
+        self.ready.extend(self.dependents.get(index, ()))
+        if self.bar is not None:
+            self.bar.update(1)
+            counts = status_counts(self.outcomes.values())
+            self.bar.set_postfix_str(" ".join(f"{s} {n}" for s, n in counts.items()),
+                                     refresh=False)
 
 
 def _progress_bar(total: int, unit: str) -> Any:
