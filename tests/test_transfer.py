@@ -1,12 +1,17 @@
-"""The engine end to end on the real network, at a few dozen pixels."""
+"""The engine: end to end on the real network at a few dozen pixels, its content weight
+at each scale, and how it recovers from a bad step."""
 
 from __future__ import annotations
+
+import math
 
 import pytest
 import torch
 
 import gramscope
+from gramscope import transfer
 from gramscope.errors import OptionsError
+from gramscope.objective import Objective
 from gramscope.options import StyleOptions
 from gramscope.transfer import run
 
@@ -77,34 +82,6 @@ def test_stop_callback_ends_the_run_with_an_image(tiny_content, tiny_style):
                                stop=lambda: len(seen) >= 2, **FAST)
     assert len(result.history) == 3 and result.interrupted
     assert result.history[-1].image is not None
-
-
-@pytest.mark.parametrize(
-    "options, message",
-    [
-        (dict(steps=-1), "steps must be a whole number"),
-        (dict(style_layers=("conv1_1", "conv9_9")), "unknown layer"),
-        (dict(style_layer_weights=(1.0,)), "1 style layer weights given for 5 style layers"),
-        (dict(size=0), "size must be"),
-        (dict(alpha=float("nan")), "alpha must be a finite number"),
-        (dict(scales=(64, 32), size=32), "increasing"),
-        (dict(optimizer="sgd"), "optimizer must be one of"),
-    ],
-)
-def test_invalid_options_are_refused_up_front(options, message):
-    with pytest.raises(OptionsError, match=message):
-        StyleOptions(**options)
-
-
-def test_scale_schedule_halves_down_to_the_floor():
-    assert StyleOptions(size=512, scales=3).scale_sizes == (128, 256, 512)
-    assert StyleOptions(size=512, scales=6).scale_sizes == (64, 128, 256, 512)
-    assert StyleOptions(size=512, scales=1).scale_sizes == (512,)
-    assert StyleOptions(size=512, scales=3, steps=7, coarse_steps=9).steps_per_scale == (9, 9, 7)
-    per_scale = StyleOptions(size=512, scales=3, steps=7, coarse_steps=(30, 9))
-    assert per_scale.steps_per_scale == (30, 9, 7)
-    with pytest.raises(OptionsError, match="3 coarse step counts given for 2 coarse scales"):
-        StyleOptions(size=512, scales=3, coarse_steps=(1, 2, 3))
 
 
 def test_luminance_and_histogram_colour_control_keep_the_photo_colours(tiny_content, tiny_style):
@@ -186,3 +163,99 @@ def test_plain_gradient_descent_moves_each_step_by_eta_times_the_gradient(
     totals = [r.total for r in records]
     assert all(b < a for a, b in zip(totals, totals[1:], strict=False))  # descent, no jumps
     assert StyleOptions(optimizer="gd").step_size == 1.0
+
+
+def test_the_same_strength_weighs_content_the_same_at_every_size():
+    """The engine's content weight per position (scale_alpha) times the positions it sums
+    over: one number at 256 and 512 px for one strength (the reference_size balance), the
+    strength's share of it, and four times larger at 512 px with the literal sum."""
+    from gramscope.memory import pixels_at
+    from gramscope.transfer import scale_alpha
+
+    photo = (1024, 768)
+
+    def weight(size: int, **extra) -> float:
+        options = StyleOptions(size=size, **extra)
+        final = len(options.scale_sizes) - 1
+        pixels = pixels_at(photo, size)
+        return scale_alpha(options, photo, final, pixels) * pixels
+
+    reference = pixels_at(photo, StyleOptions().reference_size)
+    for strength in (0.5, 2.0):
+        at_256, at_512 = weight(256, strength=strength), weight(512, strength=strength)
+        assert at_256 == pytest.approx(at_512, rel=1e-12)
+        assert at_512 == pytest.approx(StyleOptions().alpha / strength * reference, rel=1e-12)
+        literal_256 = weight(256, strength=strength, literal_sum=True)
+        literal_512 = weight(512, strength=strength, literal_sum=True)
+        assert literal_512 == pytest.approx(4 * literal_256, rel=1e-12)
+    assert weight(512, strength=2.0) == pytest.approx(weight(512) / 2, rel=1e-12)
+
+
+# ---- bad steps: NaN, divergence, extreme weights ------------------------------------
+
+def test_nan_mid_run_is_recovered_from_the_last_good_image(tiny_content, tiny_style,
+                                                           monkeypatch):
+    real = Objective.loss_and_grad
+    calls = {"n": 0}
+
+    def flaky(self, image, scale):
+        calls["n"] += 1
+        raw = real(self, image, scale).clone()  # [L_content, L_style, L_tv, E_l…]
+        if calls["n"] == 4:  # one poisoned evaluation
+            raw[0] = math.nan
+        return raw
+
+    monkeypatch.setattr(Objective, "loss_and_grad", flaky)
+    records = list(run(tiny_content, tiny_style, StyleOptions(size=40, scales=1, steps=6)))
+    assert [r.step for r in records] == [1, 2, 3, 4, 5, 6]
+    assert any(r.event and "restarted the scale" in r.event for r in records)
+    assert all(math.isfinite(r.total) for r in records) and not records[-1].failed
+    assert records[-1].total < records[0].total
+
+
+def test_a_diverging_step_restarts_from_the_best_image(tiny_content, tiny_style, monkeypatch):
+    real = Objective.loss_and_grad
+    calls = {"n": 0}
+
+    def leaping(self, image, scale):
+        calls["n"] += 1
+        raw = real(self, image, scale).clone()
+        if calls["n"] == 5:  # as if L-BFGS had leapt to a saturated image
+            raw[:3] *= 100  # the total, ×100
+        return raw
+
+    monkeypatch.setattr(Objective, "loss_and_grad", leaping)
+    records = list(run(tiny_content, tiny_style, StyleOptions(size=40, scales=1, steps=8)))
+    assert [r.step for r in records] == list(range(1, 9))
+    assert any(r.event and r.event.startswith("diverged loss") for r in records)
+    assert max(r.total for r in records) <= transfer.DIVERGENCE_FACTOR * records[0].total
+
+
+def test_persistent_nan_stops_with_the_last_good_image(tiny_content, tiny_style, monkeypatch):
+    real = Objective.loss_and_grad
+    calls = {"n": 0}
+
+    def broken(self, image, scale):
+        calls["n"] += 1
+        raw = real(self, image, scale).clone()
+        if calls["n"] >= 3:
+            raw[1] = math.inf
+        return raw
+
+    monkeypatch.setattr(Objective, "loss_and_grad", broken)
+    records = list(run(tiny_content, tiny_style, StyleOptions(size=40, scales=1, steps=10)))
+    last = records[-1]
+    assert last.failed and last.image is not None and "kept the best image" in last.event
+    assert bool((last.image >= 0).all()) and not bool(last.image.isnan().any())
+
+
+@pytest.mark.parametrize("alpha, beta, weights", [
+    (1e-30, 1e30, None), (1e30, 1e-30, None), (0.0, 1.0, None),
+    (1e-4, 1e3, (1e12, 1e-12, 1.0, 0.0, 1e6)),
+])
+def test_extreme_weights_stay_finite(tiny_content, tiny_style, alpha, beta, weights):
+    result = gramscope.stylize(tiny_content, tiny_style, size=32, scales=1, steps=4,
+                               alpha=alpha, beta=beta, style_layer_weights=weights)
+    assert all(math.isfinite(r.total) for r in result.history)
+    assert not any(r.failed for r in result.history)
+    assert result.image.size == (32, 24)
