@@ -10,23 +10,13 @@ from gramscope.errors import OptionsError
 from gramscope.image import load_image, resize_long_side, to_tensor
 from gramscope.samples import NORMALISATION_SAMPLES, sample_path
 from gramscope.vgg import (
-    LAYERS,
     NORMALISATION_SIZE,
     VGG19,
-    canonical_layer,
     mean_activations,
     normalisation_means,
     normalise,
 )
 from gramscope.weights import CONV_LAYERS, load_weights
-
-
-def test_layer_names_and_aliases():
-    assert LAYERS[:5] == ("conv1_1", "conv1_2", "pool1", "conv2_1", "conv2_2")
-    assert LAYERS[-1] == "pool5" and len(LAYERS) == 21
-    assert canonical_layer("relu4_2") == "conv4_2"
-    with pytest.raises(OptionsError, match="unknown layer 'conv6_1'"):
-        canonical_layer("conv6_1")
 
 
 def test_output_shapes_per_layer(vgg, tiny_content):
