@@ -8,6 +8,13 @@ import subprocess
 import sys
 import time
 
+import pytest
+
+#: Each test runs the real network in gramscope subprocesses (out of sight of the
+#: conftest's guard).
+pytestmark = pytest.mark.slow
+
+
 RUN = ["--size", "48", "--scales", "32,48", "--coarse-steps", "6", "--steps", "6", "-q",
        "--seed", "1"]
 

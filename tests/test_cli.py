@@ -20,6 +20,9 @@ TINY_RUN = ["--size", "40", "--scales", "1", "--steps", "1", "-q"]
 
 
 def gramscope(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """A real ``python -m gramscope``: seconds of PyTorch import each, so a test calling it
+    is marked slow even where the network is never loaded (the in-process refusals below
+    cover the same messages in the fast loop)."""
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     return subprocess.run(
         [sys.executable, "-m", "gramscope", *args], capture_output=True, text=True,
@@ -27,6 +30,7 @@ def gramscope(*args: str, cwd: Path | None = None) -> subprocess.CompletedProces
     )
 
 
+@pytest.mark.slow
 def test_stylize_writes_a_png_with_its_parameters_and_a_sidecar(image_files, tmp_path):
     content, style = image_files
     out = tmp_path / "result.png"
@@ -50,6 +54,7 @@ def test_stylize_writes_a_png_with_its_parameters_and_a_sidecar(image_files, tmp
                                                    "conv5_1"}
 
 
+@pytest.mark.slow
 def test_refuses_to_overwrite_without_the_flag(image_files, tmp_path):
     content, style = image_files
     out = tmp_path / "exists.png"
@@ -68,6 +73,7 @@ def one_line_error(done: subprocess.CompletedProcess) -> str:
     return lines[0]
 
 
+@pytest.mark.slow
 def test_missing_file_is_a_one_line_error(tmp_path, image_files):
     _, style = image_files
     line = one_line_error(gramscope("stylize", str(tmp_path / "nope.jpg"), str(style),
@@ -76,6 +82,7 @@ def test_missing_file_is_a_one_line_error(tmp_path, image_files):
     assert not (tmp_path / "o.png").exists()
 
 
+@pytest.mark.slow
 def test_non_image_file_is_a_one_line_error(tmp_path, image_files):
     content, _ = image_files
     fake = tmp_path / "notes.jpg"
@@ -85,6 +92,7 @@ def test_non_image_file_is_a_one_line_error(tmp_path, image_files):
     assert "not an image" in line
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere; covered below")
 def test_unwritable_folder_is_a_one_line_error_as_user(tmp_path, image_files):
     content, style = image_files
@@ -95,6 +103,7 @@ def test_unwritable_folder_is_a_one_line_error_as_user(tmp_path, image_files):
     assert "cannot write" in line
 
 
+@pytest.mark.slow
 def test_unwritable_output_path_is_a_one_line_error(tmp_path, image_files):
     content, style = image_files
     blocker = tmp_path / "file"
@@ -107,6 +116,7 @@ def test_unwritable_output_path_is_a_one_line_error(tmp_path, image_files):
     assert "does not exist" in line
 
 
+@pytest.mark.slow
 def test_bad_option_values_are_one_line_errors(tmp_path, image_files):
     content, style = image_files
     line = one_line_error(gramscope("stylize", str(content), str(style), "-o",
@@ -114,6 +124,7 @@ def test_bad_option_values_are_one_line_errors(tmp_path, image_files):
     assert "unknown layer" in line
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("value", ["0", "nan"])
 def test_an_impossible_strength_is_a_one_line_error(tmp_path, image_files, value):
     content, style = image_files
@@ -124,6 +135,7 @@ def test_an_impossible_strength_is_a_one_line_error(tmp_path, image_files, value
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_samples_by_name_and_help(tmp_path):
     done = gramscope("stylize", "--help")
     assert done.returncode == 0 and "--style-layer-weights" in done.stdout

@@ -33,6 +33,7 @@ def _out_of_memory_when_untiled(monkeypatch, always: bool = False):
     return calls
 
 
+@pytest.mark.slow
 def test_out_of_memory_continues_in_exact_tiles(monkeypatch, tiny_content, tiny_style):
     # fp32, where tiles are exact to float rounding; in bf16 each tile rounds on its own.
     options = StyleOptions(size=64, scales=1, steps=5, device="cpu", precision="fp32")
@@ -46,6 +47,7 @@ def test_out_of_memory_continues_in_exact_tiles(monkeypatch, tiny_content, tiny_
     assert records[-1].total == pytest.approx(plain[-1].total, rel=1e-3)
 
 
+@pytest.mark.slow
 def test_out_of_memory_even_in_the_smallest_tiles_keeps_the_latest_image(
         monkeypatch, tiny_content, tiny_style):
     _out_of_memory_when_untiled(monkeypatch, always=True)

@@ -8,7 +8,13 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 import gramscope
+
+#: Both run the real network, the SIGTERM one in a gramscope subprocess (out of sight of
+#: the conftest's guard).
+pytestmark = pytest.mark.slow
 
 
 def cli(*args: str) -> subprocess.Popen:

@@ -18,6 +18,7 @@ from gramscope.transfer import run
 FAST = dict(size=48, scales=1, steps=25, init="content")  # content start: L_content = 0 first
 
 
+@pytest.mark.slow
 def test_real_network_run_lowers_the_total_loss_by_a_large_factor(tiny_content, tiny_style):
     # α as when the factor was measured (5.2×): the test is about the optimiser; a larger α
     # (8e-5: 10180 → 2254, 4.5×) leaves more of the content term unpaid at 48 px.
@@ -33,6 +34,7 @@ def test_real_network_run_lowers_the_total_loss_by_a_large_factor(tiny_content, 
     assert result.metadata["weights"]["sha256"].startswith("c34748d2")
 
 
+@pytest.mark.slow
 def test_records_carry_every_weighted_term_and_sum_to_the_total(tiny_content, tiny_style):
     options = StyleOptions(**{**FAST, "steps": 3}, tv_weight=1e-4)
     records = list(run(tiny_content, tiny_style, options))
@@ -45,6 +47,7 @@ def test_records_carry_every_weighted_term_and_sum_to_the_total(tiny_content, ti
     assert records[-1].image is not None and records[0].image is None
 
 
+@pytest.mark.slow
 def test_same_seed_gives_identical_image_and_another_seed_does_not(tiny_content, tiny_style):
     options = dict(size=40, scales=1, steps=4, init="noise")
     a = gramscope.stylize(tiny_content, tiny_style, seed=3, **options)
@@ -55,6 +58,7 @@ def test_same_seed_gives_identical_image_and_another_seed_does_not(tiny_content,
     assert a.image.tobytes() != c.image.tobytes()
 
 
+@pytest.mark.slow
 def test_coarse_to_fine_runs_each_scale_and_hands_the_image_up(tiny_content, tiny_style):
     options = StyleOptions(size=64, scales=(32, 64), steps=2, coarse_steps=3,
                            init="content")
@@ -67,6 +71,7 @@ def test_coarse_to_fine_runs_each_scale_and_hands_the_image_up(tiny_content, tin
     assert sum(records[3].style.values()) < sum(fresh.style.values())
 
 
+@pytest.mark.slow
 def test_adam_and_several_blended_styles(tiny_content, tiny_style):
     flipped = tiny_style.transpose(0)  # a second "style": the same painting mirrored
     result = gramscope.stylize(tiny_content, [tiny_style, flipped], style_blend=(3, 1),
@@ -76,6 +81,7 @@ def test_adam_and_several_blended_styles(tiny_content, tiny_style):
         gramscope.stylize(tiny_content, tiny_style, style_blend=(1, 1), **FAST)
 
 
+@pytest.mark.slow
 def test_stop_callback_ends_the_run_with_an_image(tiny_content, tiny_style):
     seen = []
     result = gramscope.stylize(tiny_content, tiny_style, on_step=seen.append,
@@ -84,6 +90,7 @@ def test_stop_callback_ends_the_run_with_an_image(tiny_content, tiny_style):
     assert result.history[-1].image is not None
 
 
+@pytest.mark.slow
 def test_luminance_and_histogram_colour_control_keep_the_photo_colours(tiny_content, tiny_style):
     from gramscope.image import rgb_to_yiq, to_tensor
 
@@ -100,6 +107,7 @@ def test_luminance_and_histogram_colour_control_keep_the_photo_colours(tiny_cont
     assert torch.is_tensor(to_tensor(luminance))
 
 
+@pytest.mark.slow
 def test_strength_is_the_engine_run_with_alpha_divided_and_paints_more(tiny_content,
                                                                        tiny_style):
     """Strength 2 is the same run as α/2 (the engine reads α only through the strength), and
@@ -128,6 +136,7 @@ def test_strength_is_the_engine_run_with_alpha_divided_and_paints_more(tiny_cont
     assert 1.5 * distance(1 / 256) < distance(8)
 
 
+@pytest.mark.slow
 def test_reference_size_scales_alpha_by_the_pixel_ratio(tiny_content, tiny_style):
     """reference_size=32 at 64 px is the same run as the paper's literal loss with α divided
     by the pixel ratio (about 4): the balance of a 32-px result, kept at 64 px."""
@@ -148,6 +157,7 @@ def test_reference_size_scales_alpha_by_the_pixel_ratio(tiny_content, tiny_style
     assert last(literal_sum=True).content != by_hand.content
 
 
+@pytest.mark.slow
 def test_plain_gradient_descent_moves_each_step_by_eta_times_the_gradient(
         tiny_content, tiny_style):
     """--optimizer gd is x ← x − η∇L: the gradient is scaled to an RMS of one pixel level
@@ -193,6 +203,7 @@ def test_the_same_strength_weighs_content_the_same_at_every_size():
 
 # ---- bad steps: NaN, divergence, extreme weights ------------------------------------
 
+@pytest.mark.slow
 def test_nan_mid_run_is_recovered_from_the_last_good_image(tiny_content, tiny_style,
                                                            monkeypatch):
     real = Objective.loss_and_grad
@@ -213,6 +224,7 @@ def test_nan_mid_run_is_recovered_from_the_last_good_image(tiny_content, tiny_st
     assert records[-1].total < records[0].total
 
 
+@pytest.mark.slow
 def test_a_diverging_step_restarts_from_the_best_image(tiny_content, tiny_style, monkeypatch):
     real = Objective.loss_and_grad
     calls = {"n": 0}
@@ -231,6 +243,7 @@ def test_a_diverging_step_restarts_from_the_best_image(tiny_content, tiny_style,
     assert max(r.total for r in records) <= transfer.DIVERGENCE_FACTOR * records[0].total
 
 
+@pytest.mark.slow
 def test_persistent_nan_stops_with_the_last_good_image(tiny_content, tiny_style, monkeypatch):
     real = Objective.loss_and_grad
     calls = {"n": 0}
@@ -249,6 +262,7 @@ def test_persistent_nan_stops_with_the_last_good_image(tiny_content, tiny_style,
     assert bool((last.image >= 0).all()) and not bool(last.image.isnan().any())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("alpha, beta, weights", [
     (1e-30, 1e30, None), (1e30, 1e-30, None), (0.0, 1.0, None),
     (1e-4, 1e3, (1e12, 1e-12, 1.0, 0.0, 1e6)),

@@ -45,6 +45,7 @@ def test_weights_never_get_gradients(vgg, tiny_content):
     assert all(buffer.grad is None and not buffer.requires_grad for buffer in vgg.buffers())
 
 
+@pytest.mark.slow
 def test_pooling_choice(tiny_content):
     weights = load_weights()
     image = to_tensor(tiny_content)
@@ -57,6 +58,7 @@ def test_pooling_choice(tiny_content):
         VGG19(weights, "median")  # type: ignore[arg-type]
 
 
+@pytest.mark.slow
 def test_normalised_network_is_the_original_divided_by_mean_activation(tiny_content):
     """Parity with the paper's normalisation: every rectified map is the original map divided
     by its filter's mean activation, and downstream layers are unchanged up to that scale."""
@@ -74,6 +76,7 @@ def test_normalised_network_is_the_original_divided_by_mean_activation(tiny_cont
     assert torch.allclose(b["pool5"], expected_pool, rtol=1e-3, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_shipped_normalisation_matches_a_fresh_measurement():
     """The factors shipped for the default weights are what the samples give, and after
     normalising each filter's mean activation over them is 1."""

@@ -101,6 +101,7 @@ def test_default_view_paints_the_papers_style_layers_in_the_steps_it_announces(
     assert seen == steps and len(seen) == layers_steps() > 0
 
 
+@pytest.mark.slow
 def test_layers_command_writes_the_figure(image_files, tmp_path):
     from PIL import Image
 
