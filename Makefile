@@ -1,6 +1,7 @@
 # Two commands do everything on a fresh machine:
 #   make demo   creates .venv, installs gramscope, stylizes the bundled samples
 #   make test   creates .venv, installs gramscope with every extra, runs the test suite
+#   make test-fast  the same .venv, only the tests that do not run the network (under a minute)
 
 PYTHON ?= python3
 VENV   := .venv
@@ -9,7 +10,7 @@ BIN    := $(VENV)/bin
 TORCH  := torch==2.13.0
 OUT    := out
 
-.PHONY: demo test install install-all lint bench clean
+.PHONY: demo test test-fast install install-all lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +38,10 @@ demo: $(VENV)/.core
 
 test: $(VENV)/.all
 	$(BIN)/python -m pytest -q
+
+# Tests marked slow run the real VGG-19 (tests/conftest.py); everything else, for a fast loop.
+test-fast: $(VENV)/.all
+	$(BIN)/python -m pytest -q -m "not slow"
 
 lint: $(VENV)/.all
 	$(BIN)/ruff check src tests bench

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import gramscope
-from gramscope.errors import InputImageError
+from gramscope.errors import InputImageError, OptionsError
 from gramscope.image import to_pil
 
 TINY = dict(size=32, scales=1, steps=4, init="content")
@@ -86,3 +86,12 @@ def test_a_stream_with_no_picture_has_no_result(tiny_content, tiny_style, monkey
     assert list(run) == []
     with pytest.raises(gramscope.GramscopeError, match="before it produced an image"):
         run.result()
+
+
+def test_stylize_checks_options_before_touching_the_images(tmp_path):
+    """Options are checked first: the missing content file is never even looked at."""
+    with pytest.raises(OptionsError, match="steps must be"):
+        gramscope.stylize(tmp_path / "missing.png", tmp_path / "missing.png", steps=-3)
+    with pytest.raises(OptionsError, match="unknown layer"):
+        gramscope.stylize(tmp_path / "missing.png", tmp_path / "missing.png",
+                          style_layers=("conv6_1",))

@@ -24,6 +24,7 @@ pytestmark = [
 ]
 
 
+@pytest.mark.slow
 def test_same_seed_gives_a_bit_identical_image_on_the_gpu(tiny_content, tiny_style):
     options = dict(size=96, scales=2, steps=6, coarse_steps=6, device="cuda")
     a = stylize(tiny_content, tiny_style, **options)
@@ -32,6 +33,7 @@ def test_same_seed_gives_a_bit_identical_image_on_the_gpu(tiny_content, tiny_sty
     assert [r.total for r in a.history] == [r.total for r in b.history]
 
 
+@pytest.mark.slow
 def test_tiled_equals_untiled_on_the_gpu(tiny_content, tiny_style):
     net = cached_vgg19(None, "max", "mean-activation", "cuda")
     options = StyleOptions(size=160, scales=1, device="cuda")
@@ -52,6 +54,7 @@ def test_tiled_equals_untiled_on_the_gpu(tiny_content, tiny_style):
     assert cosine > 0.999
 
 
+@pytest.mark.slow
 def test_out_of_memory_under_a_cap_continues_in_tiles(monkeypatch, tiny_content, tiny_style):
     """A 2 GB cap; the plan is told memory is plentiful, so the untiled step really runs
     out of GPU memory and the engine must carry on in tiles."""
@@ -70,6 +73,7 @@ def test_out_of_memory_under_a_cap_continues_in_tiles(monkeypatch, tiny_content,
     assert not result.failed and result.image.size == (2048, 1536)
 
 
+@pytest.mark.slow
 def test_an_engine_step_synchronises_once(tiny_content, tiny_style):
     options = StyleOptions(size=96, scales=1, steps=6, device="cuda")
     records = transfer.run(tiny_content, tiny_style, options)

@@ -5,6 +5,7 @@ test_memory.py)."""
 from __future__ import annotations
 
 import math
+import os
 
 import pytest
 import torch
@@ -32,6 +33,7 @@ def _out_of_memory_when_untiled(monkeypatch, always: bool = False):
     return calls
 
 
+@pytest.mark.slow
 def test_out_of_memory_continues_in_exact_tiles(monkeypatch, tiny_content, tiny_style):
     # fp32, where tiles are exact to float rounding; in bf16 each tile rounds on its own.
     options = StyleOptions(size=64, scales=1, steps=5, device="cpu", precision="fp32")
@@ -45,6 +47,7 @@ def test_out_of_memory_continues_in_exact_tiles(monkeypatch, tiny_content, tiny_
     assert records[-1].total == pytest.approx(plain[-1].total, rel=1e-3)
 
 
+@pytest.mark.slow
 def test_out_of_memory_even_in_the_smallest_tiles_keeps_the_latest_image(
         monkeypatch, tiny_content, tiny_style):
     _out_of_memory_when_untiled(monkeypatch, always=True)
@@ -68,12 +71,26 @@ def test_deterministic_kernels_are_switched_on_for_cuda_and_restored():
         assert torch.are_deterministic_algorithms_enabled() == before[1]
 
 
-def test_cublas_is_configured_for_determinism_before_any_cuda_work():
-    import os
+def _import_device_afresh():
+    """Run gramscope.device's module code again, as a first import would, without replacing
+    the loaded module (its cached networks stay)."""
+    import importlib.util
 
-    import gramscope.device  # noqa: F401  (sets it on import)
+    spec = importlib.util.find_spec("gramscope.device")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
 
-    assert os.environ["CUBLAS_WORKSPACE_CONFIG"] in (":4096:8", ":16:8")
+
+def test_cublas_is_configured_for_determinism_on_import(monkeypatch):
+    monkeypatch.delenv("CUBLAS_WORKSPACE_CONFIG", raising=False)
+    _import_device_afresh()
+    assert os.environ["CUBLAS_WORKSPACE_CONFIG"] == ":4096:8"
+
+
+def test_a_users_own_cublas_setting_wins(monkeypatch):
+    monkeypatch.setenv("CUBLAS_WORKSPACE_CONFIG", ":16:8")
+    _import_device_afresh()
+    assert os.environ["CUBLAS_WORKSPACE_CONFIG"] == ":16:8"
 
 
 # ---- precision auto ---------------------------------------------------------------------

@@ -143,6 +143,7 @@ def _no_run(*args, **kwargs):
     raise AssertionError("the optimisation started although an input was bad")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("make", [_write("cut.jpg", _cut("JPEG", 0.5)),
                                   _write("bomb.png", lambda: png_claiming(100_000, 100_000))],
                          ids=["truncated-jpeg", "bomb"])

@@ -83,6 +83,7 @@ def test_a_step_of_the_device_lbfgs_converts_nothing_to_python(monkeypatch):
     assert conversions.count == 0
 
 
+@pytest.mark.slow
 def test_an_engine_step_reads_the_device_once(monkeypatch, tiny_content, tiny_style):
     """The whole step — objective, gradient, L-BFGS, finiteness checks, the record's
     numbers — reads back from the device once (the first step once more, for the loss
@@ -101,6 +102,7 @@ def test_an_engine_step_reads_the_device_once(monkeypatch, tiny_content, tiny_st
     assert counts[:-1] == [1, 1, 1, 1], counts
 
 
+@pytest.mark.slow
 def test_the_engine_runs_its_own_lbfgs_on_the_cpu(tiny_content, tiny_style):
     """Not torch's: its first step at each scale would be ≈ 0 at a large one (see below)."""
     run = transfer.run(tiny_content, tiny_style, StyleOptions(size=32, scales=1, steps=1))
@@ -117,6 +119,7 @@ def test_the_engine_runs_its_own_lbfgs_on_the_cpu(tiny_content, tiny_style):
     assert seen == [DeviceLBFGS]
 
 
+@pytest.mark.slow
 def test_engine_with_torch_lbfgs_and_its_first_step_ends_alike(monkeypatch, tiny_content,
                                                               tiny_style):
     """The engine with ours given torch's first step, and with torch's L-BFGS itself, ends

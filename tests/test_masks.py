@@ -51,6 +51,7 @@ def test_a_guide_of_ones_is_the_plain_normalised_gram():
                           losses.normalised_gram(features[..., :3]), atol=1e-6)
 
 
+@pytest.mark.slow
 def test_left_and_right_each_end_closer_to_their_own_painting(
         tiny_content, tiny_style, second_style):
     left, right = halves(tiny_content.size)
@@ -67,6 +68,7 @@ def test_left_and_right_each_end_closer_to_their_own_painting(
     assert all(len(m["sha256"]) == 64 for m in result.metadata["masks"])
 
 
+@pytest.mark.slow
 def test_at_the_default_strength_each_half_leans_to_its_own_painting(
         tiny_content, tiny_style, second_style):
     # Absolute distances to two different paintings are not comparable, so each half's
@@ -90,6 +92,7 @@ def test_at_the_default_strength_each_half_leans_to_its_own_painting(
     assert lean(right_side, paintings[1]) > lean(left_side, paintings[1]) + 0.05
 
 
+@pytest.mark.slow
 def test_where_no_mask_reaches_the_photo_stays(tiny_content, tiny_style):
     left, _ = halves(tiny_content.size)
     result = stylize(tiny_content, tiny_style, masks=[left], size=64, scales=1, steps=30,

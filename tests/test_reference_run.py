@@ -16,6 +16,7 @@ import functools
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from gramscope import transfer
@@ -26,6 +27,7 @@ from gramscope.options import StyleOptions
 REFERENCE = Path(__file__).parent / "data" / "reference_run_64px.png"
 
 
+@pytest.mark.slow
 def test_a_small_run_reproduces_the_stored_image(monkeypatch, tiny_content, tiny_style):
     # The stored image predates the size-invariant default, the matched start and the
     # CPU's own L-BFGS first step and the bf16 network of precision auto: those are set back

@@ -86,6 +86,7 @@ def test_a_previous_frame_without_weight_leaves_the_loss_bit_for_bit(
                                                                       results[1][1])
 
 
+@pytest.mark.slow
 def test_a_run_starts_from_the_moved_frame_and_records_the_temporal_term(
         tiny_content, tiny_style):
     options = StyleOptions(size=64, scales=1, steps=0, init="content", precision="fp32")

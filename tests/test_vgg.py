@@ -10,23 +10,13 @@ from gramscope.errors import OptionsError
 from gramscope.image import load_image, resize_long_side, to_tensor
 from gramscope.samples import NORMALISATION_SAMPLES, sample_path
 from gramscope.vgg import (
-    LAYERS,
     NORMALISATION_SIZE,
     VGG19,
-    canonical_layer,
     mean_activations,
     normalisation_means,
     normalise,
 )
 from gramscope.weights import CONV_LAYERS, load_weights
-
-
-def test_layer_names_and_aliases():
-    assert LAYERS[:5] == ("conv1_1", "conv1_2", "pool1", "conv2_1", "conv2_2")
-    assert LAYERS[-1] == "pool5" and len(LAYERS) == 21
-    assert canonical_layer("relu4_2") == "conv4_2"
-    with pytest.raises(OptionsError, match="unknown layer 'conv6_1'"):
-        canonical_layer("conv6_1")
 
 
 def test_output_shapes_per_layer(vgg, tiny_content):
@@ -55,6 +45,7 @@ def test_weights_never_get_gradients(vgg, tiny_content):
     assert all(buffer.grad is None and not buffer.requires_grad for buffer in vgg.buffers())
 
 
+@pytest.mark.slow
 def test_pooling_choice(tiny_content):
     weights = load_weights()
     image = to_tensor(tiny_content)
@@ -67,6 +58,7 @@ def test_pooling_choice(tiny_content):
         VGG19(weights, "median")  # type: ignore[arg-type]
 
 
+@pytest.mark.slow
 def test_normalised_network_is_the_original_divided_by_mean_activation(tiny_content):
     """Parity with the paper's normalisation: every rectified map is the original map divided
     by its filter's mean activation, and downstream layers are unchanged up to that scale."""
@@ -84,6 +76,7 @@ def test_normalised_network_is_the_original_divided_by_mean_activation(tiny_cont
     assert torch.allclose(b["pool5"], expected_pool, rtol=1e-3, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_shipped_normalisation_matches_a_fresh_measurement():
     """The factors shipped for the default weights are what the samples give, and after
     normalising each filter's mean activation over them is 1."""

@@ -158,6 +158,7 @@ def test_a_batch_never_writes_over_its_own_input(tmp_path):
         plan_batch([content], [content], TINY, tmp_path)
 
 
+@pytest.mark.slow
 def test_serial_backend_runs_a_batch_and_skips_it_the_second_time(image_files, tmp_path):
     content, style = image_files
     jobs = plan_batch([content], [style], TINY, tmp_path / "out")

@@ -158,6 +158,7 @@ def test_an_unwritable_output_is_refused_before_any_frame(short_clip, tmp_path, 
     assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mp4", "file"]
 
 
+@pytest.mark.slow
 def test_a_stopped_run_carries_on_with_resume_and_not_without(short_clip, tmp_path, capsys):
     from gramscope.cli import main
 

@@ -14,6 +14,7 @@ from gramscope.cli import main
 FAST = ["--size", "32", "--scales", "1", "--steps", "2", "-q"]
 
 
+@pytest.mark.slow
 def test_bare_explain_writes_the_report(image_files, tmp_path, capsys):
     content, style = image_files
     folder = tmp_path / "report"
@@ -23,6 +24,7 @@ def test_bare_explain_writes_the_report(image_files, tmp_path, capsys):
     assert "wrote" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_report_with_masks_shows_each_region(image_files, tmp_path):
     content, style = image_files
     width, height = Image.open(content).size
@@ -42,6 +44,7 @@ def test_report_with_masks_shows_each_region(image_files, tmp_path):
     assert not (folder / "compare.png").exists()  # the mean/std comparison cannot be masked
 
 
+@pytest.mark.slow
 def test_figure1_command(image_files, tmp_path):
     content, style = image_files
     out = tmp_path / "f1.png"
@@ -51,6 +54,7 @@ def test_figure1_command(image_files, tmp_path):
     assert Image.open(out).format == "PNG"
 
 
+@pytest.mark.slow
 def test_figure3_command(image_files, tmp_path):
     content, style = image_files
     out = tmp_path / "f3.png"
@@ -60,6 +64,7 @@ def test_figure3_command(image_files, tmp_path):
     assert Image.open(out).size[0] > 200
 
 
+@pytest.mark.slow
 def test_features_gram_and_losses_commands(image_files, tmp_path, capsys):
     content, style = image_files
     assert main(["explain", "features", str(content), "--layer", "conv1_1", "--count", "4",
@@ -77,6 +82,7 @@ def test_features_gram_and_losses_commands(image_files, tmp_path, capsys):
     assert json.loads((tmp_path / "a.json").read_text())["phases"]
 
 
+@pytest.mark.slow
 def test_optimisers_and_pulls_commands(image_files, tmp_path, capsys):
     content, style = image_files
     out = tmp_path / "o.png"

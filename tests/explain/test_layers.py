@@ -60,10 +60,48 @@ def test_each_panel_matches_its_own_layer_best(avg_vgg, tiny_content, tiny_style
     assert result.png().startswith(b"\x89PNG")
 
 
-def test_default_view_uses_the_papers_style_layers():
-    assert layers_steps() == 2 * 5 * LAYERS_DEFAULTS["steps"]
+def test_default_view_paints_the_papers_style_layers_in_the_steps_it_announces(
+        monkeypatch, tiny_content, tiny_style):
+    """With no options the view paints a texture and a transfer for each of the paper's five
+    style layers, and its progress bar's length is the steps those runs take. The engine is
+    replaced by one that reports each step it is asked for (no network)."""
+    from gramscope.explain import layers as view
+    from gramscope.explain.runner import Panel
+
+    runs: list[tuple[str, StyleOptions]] = []
+    steps = []
+
+    def render_run(label, content, style, options, *, on_step=None, net=None):
+        runs.append((label, options))
+        for _ in range(sum(options.steps_per_scale)):
+            steps.append(label)
+            if on_step is not None:
+                on_step(label, None)
+        return Panel(label, resize_long_side(content, options.size), options)
+
+    def targets(style, layers, size, net):
+        return dict.fromkeys(layers)
+
+    def errors(image, targets, size, net):
+        return dict.fromkeys(targets, 1.0)
+
+    monkeypatch.setattr(view, "render_run", render_run)
+    monkeypatch.setattr(view, "gram_targets", targets)
+    monkeypatch.setattr(view, "style_errors", errors)
+    seen: list[str] = []
+    result = layer_paintings(tiny_content, tiny_style, net=object(),  # type: ignore[arg-type]
+                             on_step=lambda label, record: seen.append(label))
+    paper = ["conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1"]
+    assert result.layers == tuple(paper)
+    assert [label for label, _ in runs] == paper * 2  # the texture row, then the transfer row
+    textures, transfers = [o for _, o in runs[:5]], [o for _, o in runs[5:]]
+    assert [o.style_layers for o in textures + transfers] == [(layer,) for layer in paper] * 2
+    assert all(o.init == "noise" and o.content_layers == () for o in textures)
+    assert all(o.content_layers == StyleOptions().content_layers for o in transfers)
+    assert seen == steps and len(seen) == layers_steps() > 0
 
 
+@pytest.mark.slow
 def test_layers_command_writes_the_figure(image_files, tmp_path):
     from PIL import Image
 

@@ -42,12 +42,12 @@ class Collector(HTMLParser):
 
 
 @pytest.fixture(scope="module")
-def report(tmp_path_factory, tiny_content, tiny_style):
+def report(tmp_path_factory, vgg, tiny_content, tiny_style):
     folder = tmp_path_factory.mktemp("r") / "report"
     steps: list[str] = []
     index = write_report(tiny_content, tiny_style, folder, TINY,
                          feature_layers=("conv1_1", "conv2_1"), gram_layer="conv1_1",
-                         on_step=lambda label, record: steps.append(label))
+                         on_step=lambda label, record: steps.append(label), net=vgg)
     return index, steps
 
 
@@ -97,6 +97,7 @@ def test_report_refuses_to_replace_a_report(report, tiny_content, tiny_style):
                      overwrite=True)
 
 
+@pytest.mark.slow
 def test_optimisers_and_pulls_sections_reuse_the_result(tmp_path, tiny_content, tiny_style):
     labels: list[str] = []
     index = write_report(tiny_content, tiny_style, tmp_path / "r", TINY, compare=False,
@@ -122,6 +123,7 @@ def halves(size: tuple[int, int]) -> tuple[Image.Image, Image.Image]:
     return left, Image.eval(left, lambda v: 255 - v)
 
 
+@pytest.mark.slow
 def test_a_masked_report_shows_each_regions_guided_grams(tmp_path, tiny_content, tiny_style):
     from gramscope.explain.grams import gram_views
 

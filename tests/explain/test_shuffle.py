@@ -72,6 +72,7 @@ def test_one_tile_is_the_identity_and_changes_nothing(vgg, tiny_style):
     assert shuffle.feature_change == {"conv4_2": 0.0}
 
 
+@pytest.mark.slow
 def test_shuffle_command_writes_the_figure_and_prints_the_numbers(tmp_path, capsys):
     from gramscope.cli import main
 

@@ -157,6 +157,7 @@ def _editor(painted: bool) -> dict:
     return {"background": background, "layers": [layer], "composite": composite}
 
 
+@pytest.mark.slow
 def test_painted_regions_run_one_painting_each_and_keep_the_masks():
     demo = build_app(TINY).demo_state
     frames = _regions_run(demo, _editor(painted=True))
@@ -171,6 +172,7 @@ def test_painted_regions_run_one_painting_each_and_keep_the_masks():
     assert picture.size == Image.open(download).size
 
 
+@pytest.mark.slow
 def test_an_unpainted_editor_runs_the_one_painting_everywhere():
     demo = build_app(TINY).demo_state
     frames = _regions_run(demo, _editor(painted=False))
@@ -288,6 +290,7 @@ def test_runs_queue_one_at_a_time(served):
 
 # ---- explain tabs ------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_explain_tabs_draw_from_the_chosen_images(tiny_content):
     from matplotlib.figure import Figure
 
@@ -302,6 +305,7 @@ def test_explain_tabs_draw_from_the_chosen_images(tiny_content):
     assert "conv1_1" in grams.texts[0].get_text() and "E_l" in grams.texts[0].get_text()
 
 
+@pytest.mark.slow
 def test_pulls_tab_maps_the_chosen_images_at_the_stylize_strength():
     from matplotlib.figure import Figure
 
@@ -316,6 +320,7 @@ def test_pulls_tab_maps_the_chosen_images_at_the_stylize_strength():
         demo.pulls(32, -1, "content", 2.0, "tubingen", None, "starry_night", None)
 
 
+@pytest.mark.slow
 def test_reconstruction_streams_from_noise_and_stops(tiny_content):
     demo = build_app(TINY).demo_state
     frames = demo.reconstruct(None, "style", "conv2_1", "tubingen", None, "starry_night", None,
@@ -331,6 +336,7 @@ def test_reconstruction_streams_from_noise_and_stops(tiny_content):
     assert len(rest) == 1 and rest[0][1].endswith("step 3/50")  # one more step, then its picture
 
 
+@pytest.mark.slow
 def test_content_reconstruction_starts_from_the_figures_smooth_prior():
     """The tab's content reconstruction is Figure 1's: smoothed noise and a TV term, so
     its first picture is far smoother than white noise (mean |Laplacian| well under 50
@@ -349,6 +355,7 @@ def test_content_reconstruction_starts_from_the_figures_smooth_prior():
     list(frames)
 
 
+@pytest.mark.slow
 def test_layer_painting_streams_one_layer_and_its_error():
     demo = build_app(TINY).demo_state
     frames = demo.paint_layer(None, "transfer", "relu2_1", "tubingen", None, "starry_night",

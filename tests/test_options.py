@@ -1,7 +1,7 @@
-"""Invalid parameters are refused up front, by the library and the CLI, saying what is allowed.
+"""StyleOptions: invalid settings are refused when made, saying what is allowed; the
+schedule of scales and steps, and the style strength, derived from the settings.
 
-"Up front" is checked, not assumed: the CLI cases replace the engine with one that fails the
-test if it is ever started, and the engine's own checks must come before the network loads.
+The CLI's refusals are in test_cli.py, the engine's in test_transfer.py.
 """
 
 from __future__ import annotations
@@ -10,15 +10,9 @@ import math
 
 import pytest
 
-import gramscope
-from gramscope import arguments, cli
 from gramscope.errors import OptionsError
 from gramscope.image import MIN_SIDE
 from gramscope.options import StyleOptions
-
-TINY_RUN = ["--size", "40", "--scales", "1", "--steps", "1", "-q"]
-FIVE = ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")
-
 
 #: (keyword arguments, what the message must say). Each message names the allowed values.
 API_CASES = [
@@ -112,15 +106,6 @@ def test_style_options_refuse(kwargs, message):
     assert "\n" not in str(info.value)
 
 
-def test_stylize_checks_options_before_touching_the_images(tmp_path):
-    """Options are checked first: the missing content file is never even looked at."""
-    with pytest.raises(OptionsError, match="steps must be"):
-        gramscope.stylize(tmp_path / "missing.png", tmp_path / "missing.png", steps=-3)
-    with pytest.raises(OptionsError, match="unknown layer"):
-        gramscope.stylize(tmp_path / "missing.png", tmp_path / "missing.png",
-                          style_layers=("conv6_1",))
-
-
 def test_valid_edge_values_are_accepted():
     """The boundaries the messages state are themselves allowed."""
     StyleOptions(size=MIN_SIDE, scales=1, steps=0, coarse_steps=0, alpha=0.0)
@@ -129,89 +114,15 @@ def test_valid_edge_values_are_accepted():
     assert StyleOptions(style_layers=("relu1_1",)).layer_weights == {"conv1_1": 1.0}
 
 
-# ---- the CLI ----------------------------------------------------------------------------
-
-@pytest.fixture
-def engine_must_not_start(monkeypatch):
-    def run(*args, **kwargs):
-        raise AssertionError("the run started with an invalid parameter")
-
-    monkeypatch.setattr("gramscope.transfer.run", run)
-
-
-@pytest.fixture
-def network_must_not_load(monkeypatch):
-    def load(*args, **kwargs):
-        raise AssertionError("the network was loaded before an invalid parameter was refused")
-
-    monkeypatch.setattr("gramscope.device.cached_vgg19", load)
-
-
-CLI_CASES = [
-    pytest.param(["--steps", "-1"], "steps must be a whole number, 0 or more", id="steps<0"),
-    pytest.param(["--style-layers", "conv1_1,conv9_1"], "unknown layer 'conv9_1'",
-                 id="unknown-layer"),
-    pytest.param(["--style-layer-weights", "1,2"], "2 style layer weights given for 5",
-                 id="weights-mismatch"),
-    pytest.param(["--size", "0"], f"at least {MIN_SIDE}", id="size-0"),
-    pytest.param(["--scales", "64,32"], "scales must be increasing", id="scales-decreasing"),
-    pytest.param(["--alpha", "nan"], "alpha must be a finite number", id="alpha-nan"),
-    pytest.param(["--beta", "inf"], "beta must be a finite number", id="beta-inf"),
-    pytest.param(["--beta", "-1"], "beta must be a finite number zero or more", id="beta<0"),
-    pytest.param(["--save-every", "-1"], "--save-every must be 0 or more", id="save-every<0"),
-    pytest.param(["--checkpoint-every", "-2"], "--checkpoint-every must be 0 or more",
-                 id="checkpoint-every<0"),
-    pytest.param(["--scales", ""], "scales",
-                 id="scales-empty"),
-    pytest.param(["--ratio", "-1"], "--ratio", id="ratio<0"),
-    pytest.param(["--strength", "0"], "strength must be a finite number more than zero, not 0.0",
-                 id="strength-0"),
-    pytest.param(["--strength", "nan"], "strength must be a finite number more than zero, "
-                 "not nan", id="strength-nan"),
-    pytest.param(["--seed", str(2**70)], "seed", id="seed-huge"),
-    pytest.param(["--init", "no-such-start.png"], "no-such-start.png", id="init-missing"),
-    pytest.param(["--alpha", "0", "--beta", "0"], "zero", id="alpha-beta-0"),
-]
-
-
-@pytest.mark.parametrize("flags, message", CLI_CASES)
-def test_cli_refuses_before_the_run(image_files, tmp_path, capsys, engine_must_not_start,
-                                    flags, message):
-    content, style = image_files
-    out = tmp_path / "out.png"
-    code = cli.main(["stylize", str(content), str(style), "-o", str(out), *TINY_RUN, *flags])
-    err = capsys.readouterr().err
-    assert code == 2, err
-    assert err.startswith("gramscope: error:") and err.count("\n") == 1, err
-    assert message in err
-    assert not out.exists()
-
-
-@pytest.mark.parametrize("flags, message", [
-    pytest.param(["--style-blend", "1,1"], "2 blend weights given for 1 style images",
-                 id="blend-mismatch"),
-    pytest.param(["--device", "banana"], "unknown device 'banana'; use cpu, cuda, cuda:N or auto",
-                 id="unknown-device"),
-    pytest.param(["--device", "mps"], "device",
-                 id="unavailable-device"),
-])
-def test_engine_refuses_before_loading_the_network(image_files, tmp_path, capsys,
-                                                   network_must_not_load, flags, message):
-    """Checks that need the inputs (how many styles, which devices) live in the engine."""
-    content, style = image_files
-    code = cli.main(["stylize", str(content), str(style), "-o", str(tmp_path / "o.png"),
-                     *TINY_RUN, *flags])
-    err = capsys.readouterr().err
-    assert code == 2, err
-    assert err.startswith("gramscope: error:") and err.count("\n") == 1 and message in err
-
-
-def test_unknown_choice_is_refused_by_the_parser_with_the_choices(image_files, capsys):
-    content, style = image_files
-    assert cli.main(["stylize", str(content), str(style), "--optimizer", "sgd"]) == 2
-    err = capsys.readouterr().err
-    assert err.startswith("gramscope: error:") and err.count("\n") == 1, err
-    assert "invalid choice: 'sgd'" in err and "lbfgs" in err and "adam" in err
+def test_scale_schedule_halves_down_to_the_floor():
+    assert StyleOptions(size=512, scales=3).scale_sizes == (128, 256, 512)
+    assert StyleOptions(size=512, scales=6).scale_sizes == (64, 128, 256, 512)
+    assert StyleOptions(size=512, scales=1).scale_sizes == (512,)
+    assert StyleOptions(size=512, scales=3, steps=7, coarse_steps=9).steps_per_scale == (9, 9, 7)
+    per_scale = StyleOptions(size=512, scales=3, steps=7, coarse_steps=(30, 9))
+    assert per_scale.steps_per_scale == (30, 9, 7)
+    with pytest.raises(OptionsError, match="3 coarse step counts given for 2 coarse scales"):
+        StyleOptions(size=512, scales=3, coarse_steps=(1, 2, 3))
 
 
 def test_a_bare_layer_name_means_that_one_layer():
@@ -266,49 +177,3 @@ def test_strength_divides_the_content_weight_and_nothing_else():
     assert doubled.ratio == pytest.approx(default.alpha / default.beta / 2, rel=1e-15)
     quarter = StyleOptions(alpha=3e-4, beta=2.0, strength=0.25)
     assert quarter.content_weight == pytest.approx(1.2e-3) and quarter.ratio == pytest.approx(6e-4)
-
-
-def test_ratio_and_alpha_compose_with_strength_on_the_command_line(capsys):
-    parser = cli.build_parser()
-
-    def options(*flags):
-        return arguments.options_from_args(parser.parse_args(["stylize", *flags]))
-
-    ratio = options("--ratio", "1e-6", "--beta", "50", "--strength", "4")
-    # The balance is stated as --strength (or α and β): --ratio still works, with a warning.
-    assert "--ratio is deprecated" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
-        parser.parse_args(["stylize", "--help"])
-    shown = capsys.readouterr().out
-    assert "--strength" in shown and "--alpha" in shown and "--ratio" not in shown
-    assert ratio.alpha == pytest.approx(5e-5) and ratio.strength == 4.0
-    assert ratio.ratio == pytest.approx(2.5e-7)  # α/β given, divided by the strength
-    alpha = options("--alpha", "3e-4", "--strength", "2")
-    assert alpha.content_weight == pytest.approx(1.5e-4)
-    assert options().strength == 1.0 and options().alpha == StyleOptions().alpha
-
-
-def test_the_same_strength_weighs_content_the_same_at_every_size():
-    """The engine's content weight per position (scale_alpha) times the positions it sums
-    over: one number at 256 and 512 px for one strength (the reference_size balance), the
-    strength's share of it, and four times larger at 512 px with the literal sum."""
-    from gramscope.memory import pixels_at
-    from gramscope.transfer import scale_alpha
-
-    photo = (1024, 768)
-
-    def weight(size: int, **extra) -> float:
-        options = StyleOptions(size=size, **extra)
-        final = len(options.scale_sizes) - 1
-        pixels = pixels_at(photo, size)
-        return scale_alpha(options, photo, final, pixels) * pixels
-
-    reference = pixels_at(photo, StyleOptions().reference_size)
-    for strength in (0.5, 2.0):
-        at_256, at_512 = weight(256, strength=strength), weight(512, strength=strength)
-        assert at_256 == pytest.approx(at_512, rel=1e-12)
-        assert at_512 == pytest.approx(StyleOptions().alpha / strength * reference, rel=1e-12)
-        literal_256 = weight(256, strength=strength, literal_sum=True)
-        literal_512 = weight(512, strength=strength, literal_sum=True)
-        assert literal_512 == pytest.approx(4 * literal_256, rel=1e-12)
-    assert weight(512, strength=2.0) == pytest.approx(weight(512) / 2, rel=1e-12)
