@@ -214,12 +214,36 @@ def main() -> None:
     options = StyleOptions(size=args.size)
     if args.segments > 1:
         return seams(args, weight, sweep[0], sources, style, options, flows, flow_seconds)
+    rows = run_variants(args, weight, sweep, sources, style, options, flows)
+    source_error = temporal_error(sources, flows)
+    print(f"\n{args.clip}, {len(sources)} frames at {args.size} px, style {args.style}; "
+          f"flow {flow_seconds * 1000:.0f} ms a pair; source warped error {source_error:.2f}")
+    print_table(rows, source_error)
+    stem = RESULTS / f"video_{args.clip}_{args.size}"
+    tied = [k for k in rows if k.startswith("warped+temporal")]
+    shown = next((k for k in tied if len(tied) == 1 or f"({default.later_steps} steps)" in k),
+                 tied[0] if tied else None)
+    written = strips(rows, sources, stem, names=("independent", "warm", shown)) if len(
+        rows) > 1 else []
+    record = {"clip": args.clip, "frames": len(sources), "size": args.size, "style": args.style,
+              "temporal_weight": weight, "later_steps": sweep, "flow_ms_per_pair":
+              round(flow_seconds * 1000, 1), "source_warped_error": round(source_error, 3),
+              "rows": {k: {f: v for f, v in r.items() if f != "outputs"} for k, r in rows.items()},
+              "gramscope": version(), "date": time.strftime("%Y-%m-%d"),
+              "torch_threads": torch.get_num_threads(), "cpu": platform.processor() or
+              platform.machine(), "precision": "auto"}
+    write_record(stem, record, written)
+
+
+def run_variants(args: argparse.Namespace, weight: float, sweep: list[int], sources: list[Path],
+                 style: Path, options: StyleOptions, flows: list) -> dict[str, dict]:
+    """Every variant asked for once (or taken from the last run, --reuse); warped+temporal
+    once per --later-steps value when several are given (warped then runs the video
+    default's steps)."""
     wanted = args.variants.split(",")
     rows: dict[str, dict] = reused(args, [n for n in args.reuse.split(",") if n])
-    # Every variant once; warped+temporal once per --later-steps value when several are given
-    # (warped then runs the video default's steps).
     for name, (independent, continuity) in variants(
-            weight, sweep[0] if len(sweep) == 1 else default.later_steps).items():
+            weight, sweep[0] if len(sweep) == 1 else Continuity().later_steps).items():
         if name not in wanted:
             continue
         runs = [(name, continuity)]
@@ -229,9 +253,12 @@ def main() -> None:
         for key, how in runs:
             rows[key] = run_variant(work_name(key), independent, how, sources, style, options,
                                     flows, args.size)
-    source_error = temporal_error(sources, flows)
-    print(f"\n{args.clip}, {len(sources)} frames at {args.size} px, style {args.style}; "
-          f"flow {flow_seconds * 1000:.0f} ms a pair; source warped error {source_error:.2f}")
+    return rows
+
+
+def print_table(rows: dict[str, dict], source_error: float) -> None:
+    """The variants' figures, with each one's ratios to independent frames (added to its
+    row: worst_style_ratio)."""
     alone = rows.get("independent")  # each frame a single-image run: what the ratios compare to
     print(f"{'variant':28} {'1st s':>6} {'later s':>8} {'warped err':>10} {'× source':>8} "
           f"{'÷ indep':>7} {'style':>6} {'worst ÷':>7} {'content':>7}")
@@ -251,20 +278,6 @@ def main() -> None:
         print("÷ indep: warped error against independent frames'; worst ÷: the largest ratio "
               "of a judged frame's style score to the same frame's independent score "
               "(lower scores are closer)")
-    stem = RESULTS / f"video_{args.clip}_{args.size}"
-    tied = [k for k in rows if k.startswith("warped+temporal")]
-    shown = next((k for k in tied if len(tied) == 1 or f"({default.later_steps} steps)" in k),
-                 tied[0] if tied else None)
-    written = strips(rows, sources, stem, names=("independent", "warm", shown)) if len(
-        rows) > 1 else []
-    record = {"clip": args.clip, "frames": len(sources), "size": args.size, "style": args.style,
-              "temporal_weight": weight, "later_steps": sweep, "flow_ms_per_pair":
-              round(flow_seconds * 1000, 1), "source_warped_error": round(source_error, 3),
-              "rows": {k: {f: v for f, v in r.items() if f != "outputs"} for k, r in rows.items()},
-              "gramscope": version(), "date": time.strftime("%Y-%m-%d"),
-              "torch_threads": torch.get_num_threads(), "cpu": platform.processor() or
-              platform.machine(), "precision": "auto"}
-    write_record(stem, record, written)
 
 
 def reused(args: argparse.Namespace, names: list[str]) -> dict[str, dict]:

@@ -103,7 +103,6 @@ def total_steps(options: StyleOptions) -> int:
     return sum(options.steps_per_scale)
 
 
-
 @dataclass(frozen=True)
 class ViewSettings:
     """A view's own settings: the StyleOptions fields it sets differently from a
