@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .deprecation import renamed_keywords
 from .errors import OptionsError
 from .layers import (  # noqa: F401  (re-exported: the network's layer table)
     CHANNELS,
@@ -21,6 +23,7 @@ from .layers import (  # noqa: F401  (re-exported: the network's layer table)
     LAYER_INDEX,
     LAYERS,
     Normalisation,
+    Normalization,
     Pooling,
     canonical_layer,
     downsampling,
@@ -139,25 +142,38 @@ def normalisation_means(weights: VGGWeights) -> dict[str, torch.Tensor]:
 NORMALISATION_SIZE = 256
 
 
+def _old_keywords(keywords: dict[str, Any], where: str) -> dict[str, Any]:
+    """``normalisation=`` as ``normalization=``, with a warning; any other keyword is the
+    TypeError Python would raise."""
+    upgraded = renamed_keywords(keywords, {"normalisation": "normalization"}, where,
+                                stacklevel=5)
+    unknown = sorted(set(upgraded) - {"normalization"})
+    if unknown:
+        raise TypeError(f"{where}() got an unexpected keyword argument {unknown[0]!r}")
+    return upgraded
+
 
 def load_vgg19(
     weights_path: str | Path | None = None,
     *,
     pooling: Pooling = "max",
-    normalisation: Normalisation = "mean-activation",
+    normalization: Normalization = "mean-activation",
     device: str | torch.device = "cpu",
+    **deprecated: Any,
 ) -> VGG19:
     """Build the feature extractor.
 
-    ``normalisation="mean-activation"`` is the paper's rescaled network (the default: without
+    ``normalization="mean-activation"`` is the paper's rescaled network (the default: without
     it raw E_l differ by five orders of magnitude between layers and w_l = 1/5 means one
     layer owns the style loss); ``"none"`` uses the weights as trained.
     """
+    if deprecated:  # normalisation=, the old spelling, still accepted
+        normalization = _old_keywords(deprecated, "load_vgg19")["normalization"]
     weights = load_weights(weights_path)
-    if normalisation == "mean-activation":
+    if normalization == "mean-activation":
         weights = normalise(weights, normalisation_means(weights))
-    elif normalisation != "none":
+    elif normalization != "none":
         raise OptionsError(
-            f"normalisation must be 'mean-activation' or 'none', not {normalisation!r}"
+            f"normalization must be 'mean-activation' or 'none', not {normalization!r}"
         )
     return VGG19(weights, pooling).to(device).eval()

@@ -352,7 +352,7 @@ def _network_flags(parser: argparse.ArgumentParser, settings: ViewSettings,
                    also: Sequence[str] = ()) -> None:
     """Only the fields that choose the network and the image size (and those in ``also``),
     with the view's ``settings`` as their defaults."""
-    keep = {"size", "pooling", "normalisation", "weights", "device", *also}
+    keep = {"size", "pooling", "normalization", "weights", "device", *also}
     import dataclasses
 
     add_style_options(parser, skip=[f.name for f in dataclasses.fields(StyleOptions)

@@ -361,7 +361,7 @@ def features_section(inputs: ReportInputs, layers: Sequence[str]) -> Section:
     grids = [feature_grid(inputs.content, layer, size=inputs.options.size,
                           options=inputs.options, net=inputs.net) for layer in layers]
     typical = (" The network is normalised the paper's way, so a mean of 1 is typical."
-               if inputs.options.normalisation == "mean-activation" else "")
+               if inputs.options.normalization == "mean-activation" else "")
     return Section(
         "Feature maps: what each layer responds to",
         "The 16 channels of each layer with the largest mean activation on the content image "
