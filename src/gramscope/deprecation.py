@@ -21,13 +21,14 @@ def warn_renamed(old: str, new: str, *, stacklevel: int = 3) -> None:
     warnings.warn(f"{old} is deprecated; use {new}", DeprecationWarning, stacklevel=stacklevel)
 
 
-def renamed_function(new: F, old: str) -> F:
-    """``new`` under its old name ``old``: the same call, with a warning each time."""
+def renamed_function(new: F, old: str, keywords: Mapping[str, str] | None = None) -> F:
+    """``new`` under its old name ``old``: the same call, with a warning each time; its
+    old keywords (``keywords``, old → new) are accepted too."""
 
     @functools.wraps(new)
     def alias(*args: Any, **kwargs: Any) -> Any:
         warn_renamed(f"{old}()", f"{new.__name__}()")
-        return new(*args, **kwargs)
+        return new(*args, **renamed_keywords(kwargs, keywords or {}, old))
 
     alias.__name__ = alias.__qualname__ = old
     alias.__doc__ = f"Deprecated alias of :func:`{new.__name__}`."
@@ -46,6 +47,19 @@ def renamed_keywords(
                 raise TypeError(f"{where} got both {old}= and {new}=; give only {new}=")
             warn_renamed(f"{where}({old}=…)", f"{new}=", stacklevel=stacklevel)
             upgraded[new] = upgraded.pop(old)
+    return upgraded
+
+
+def old_keywords(
+    keywords: dict[str, Any], renames: Mapping[str, str], where: str,
+) -> dict[str, Any]:
+    """For a function that takes ``**keywords`` only to accept its old keyword names:
+    ``keywords`` under the new names (``renames``: old → new), warning at its caller; any
+    other keyword is the TypeError Python would raise."""
+    upgraded = renamed_keywords(keywords, renames, where, stacklevel=5)
+    unknown = sorted(set(upgraded) - set(renames.values()))
+    if unknown:
+        raise TypeError(f"{where}() got an unexpected keyword argument {unknown[0]!r}")
     return upgraded
 
 

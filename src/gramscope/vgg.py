@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .deprecation import renamed_keywords
+from .deprecation import old_keywords
 from .errors import OptionsError
 from .layers import (  # noqa: F401  (re-exported: the network's layer table)
     CHANNELS,
@@ -142,17 +142,6 @@ def normalisation_means(weights: VGGWeights) -> dict[str, torch.Tensor]:
 NORMALISATION_SIZE = 256
 
 
-def _old_keywords(keywords: dict[str, Any], where: str) -> dict[str, Any]:
-    """``normalisation=`` as ``normalization=``, with a warning; any other keyword is the
-    TypeError Python would raise."""
-    upgraded = renamed_keywords(keywords, {"normalisation": "normalization"}, where,
-                                stacklevel=5)
-    unknown = sorted(set(upgraded) - {"normalization"})
-    if unknown:
-        raise TypeError(f"{where}() got an unexpected keyword argument {unknown[0]!r}")
-    return upgraded
-
-
 def load_vgg19(
     weights_path: str | Path | None = None,
     *,
@@ -168,7 +157,8 @@ def load_vgg19(
     layer owns the style loss); ``"none"`` uses the weights as trained.
     """
     if deprecated:  # normalisation=, the old spelling, still accepted
-        normalization = _old_keywords(deprecated, "load_vgg19")["normalization"]
+        normalization = old_keywords(deprecated, {"normalisation": "normalization"},
+                                     "load_vgg19")["normalization"]
     weights = load_weights(weights_path)
     if normalization == "mean-activation":
         weights = normalise(weights, normalisation_means(weights))
