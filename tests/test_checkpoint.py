@@ -106,8 +106,12 @@ def test_a_checkpoint_resumes_in_process_to_the_uninterrupted_picture(
     assert isinstance(loaded, Checkpoint) and loaded.step == 4
     assert torch.equal(loaded.image, checkpoints[1].image)
     # Straight from the record as well as from the file, twice (resuming leaves it as it
-    # was), and as the dictionary an earlier release handed out.
-    for resume in (checkpoints[1], loaded, loaded, loaded.to_dict()):
+    # was), as the dictionary an earlier release handed out, and as one whose options use
+    # the field's old name (normalisation, before the American spelling).
+    old_names = loaded.to_dict()
+    old_names["options"] = {("normalisation" if k == "normalization" else k): v
+                            for k, v in old_names["options"].items()}
+    for resume in (checkpoints[1], loaded, loaded, loaded.to_dict(), old_names):
         resumed = gramscope.stylize(tiny_content, tiny_style, resume=resume, **settings)
         assert [r.step for r in resumed.history] == [5, 6]
         assert resumed.image.tobytes() == whole.image.tobytes()

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import GramscopeError, OptionsError
-from .options import StyleOptions
+from .options import RENAMED_FIELDS, StyleOptions
 
 
 def split_words(text: str) -> list[str]:
@@ -92,6 +92,7 @@ def add_style_options(parser: argparse.ArgumentParser, *, skip: Sequence[str] = 
     """One ``--flag`` per StyleOptions field, with its default and help."""
     group = parser.add_argument_group(
         "style options (the paper's defaults, except where a help text says otherwise)")
+    added: dict[str, argparse.Action] = {}
     for field in dataclasses.fields(StyleOptions):
         if field.name in skip:
             continue
@@ -99,19 +100,41 @@ def add_style_options(parser: argparse.ArgumentParser, *, skip: Sequence[str] = 
         default = field.default
         help_text = field.metadata.get("help", "")
         if isinstance(default, bool):
-            group.add_argument(flag, dest=field.name, action=argparse.BooleanOptionalAction,
-                               default=default, help=help_text)
+            added[field.name] = group.add_argument(
+                flag, dest=field.name, action=argparse.BooleanOptionalAction, default=default,
+                help=help_text)
             continue
         converter, metavar = _parser_for(field)
         shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
-        group.add_argument(
+        added[field.name] = group.add_argument(
             flag, dest=field.name, type=converter, default=default, metavar=metavar,
             choices=field.metadata.get("choices"), help=f"{help_text} (default: {shown})",
         )
+    for old, new in RENAMED_FIELDS.items():
+        if new in added:
+            add_renamed_flag(group, "--" + old.replace("_", "-"), added[new])
     if "alpha" not in skip:
         # Deprecated, so not in the help: the balance is stated as --strength, or as
         # --alpha and --beta for experts; --ratio X still sets α = X·β.
         group.add_argument("--ratio", type=float, default=None, help=argparse.SUPPRESS)
+
+
+def add_renamed_flag(parser: Any, old: str, new: argparse.Action) -> None:
+    """``old`` (a flag's earlier spelling) as a hidden alias of the flag ``new``: the same
+    destination and values, with a note on stderr when it is used."""
+
+    class Renamed(type(new)):  # type: ignore[misc,valid-type]
+        def __call__(self, parser: Any, namespace: Any, values: Any,
+                     option_string: str | None = None) -> None:
+            print(f"gramscope: {old} is deprecated; use {new.option_strings[0]}",
+                  file=sys.stderr)
+            super().__call__(parser, namespace, values, option_string)
+
+    settings: dict[str, Any] = {"dest": new.dest, "default": argparse.SUPPRESS,
+                                "help": argparse.SUPPRESS}
+    if new.nargs != 0:  # a flag that takes a value (not store_true)
+        settings.update(type=new.type, choices=new.choices, metavar=new.metavar)
+    parser.add_argument(old, action=Renamed, **settings)
 
 
 def options_from_args(args: argparse.Namespace, **overrides: Any) -> StyleOptions:

@@ -50,17 +50,21 @@ class Checkpoint:
 
     @classmethod
     def from_dict(cls, state: dict[str, Any]) -> Checkpoint:
-        """A checkpoint from its dictionary; one of another format is refused."""
+        """A checkpoint from its dictionary; one of another format is refused. Options
+        an earlier release saved under old field names are read under the new ones."""
         names = {f.name for f in dataclasses.fields(cls)}
         if state.get("version") != CHECKPOINT_VERSION or not names >= set(state) or not (
                 set(state) >= names - {"history"}):
             raise GramscopeError("the checkpoint is from another version of the format")
+        if isinstance(state["options"], dict):
+            state = {**state, "options": StyleOptions.upgrade_dict(state["options"])}
         return cls(**state)
 
     def check(self, options: StyleOptions) -> None:
         """Refuse to resume with other settings than the run's."""
-        if self.options != options.to_dict():
-            changed = sorted(k for k, v in options.to_dict().items() if self.options.get(k) != v)
+        recorded = StyleOptions.upgrade_dict(self.options)
+        if recorded != options.to_dict():
+            changed = sorted(k for k, v in options.to_dict().items() if recorded.get(k) != v)
             raise GramscopeError(
                 f"the checkpoint was made with other settings ({', '.join(changed)}); resume "
                 "with the same options"

@@ -61,16 +61,16 @@ def network_precision(precision: str, device: torch.device) -> str:
 
 @functools.lru_cache(maxsize=4)
 def cached_vgg19(
-    weights: str | None, pooling: str, normalisation: str, device: str
+    weights: str | None, pooling: str, normalization: str, device: str
 ) -> VGG19:
     """One network per process and setting: weights are read-only, so runs may share it."""
-    return load_vgg19(weights, pooling=pooling, normalisation=normalisation,  # type: ignore[arg-type]
+    return load_vgg19(weights, pooling=pooling, normalization=normalization,  # type: ignore[arg-type]
                       device=device)
 
 
 def network_for(options: StyleOptions) -> VGG19:
     """The engine's cached network for ``options`` (same weights, pooling, scaling, device)."""
-    return cached_vgg19(options.weights, options.pooling, options.normalisation,
+    return cached_vgg19(options.weights, options.pooling, options.normalization,
                         str(resolve_device(options.device)))
 
 

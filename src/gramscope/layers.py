@@ -22,7 +22,8 @@ CONV_LAYERS: tuple[str, ...] = (
 )  # fmt: skip
 
 Pooling = Literal["max", "avg"]
-Normalisation = Literal["mean-activation", "none"]
+Normalization = Literal["mean-activation", "none"]
+Normalisation = Normalization  # the old name, kept for type hints written against it
 
 #: Every output the network can return, in forward order.
 LAYERS: tuple[str, ...] = tuple(

@@ -2,19 +2,26 @@
 
 The CLI, the web demo and the report read their defaults, choices and help text from
 :class:`StyleOptions`; nothing else repeats a default.
+
+Public names (fields, keywords, functions, classes, CLI flags and subcommands) are spelled
+the American way: ``stylize``, ``color``, ``optimizer``, ``normalization``. The British
+names they replaced still work as deprecated aliases (:mod:`gramscope.deprecation`); prose,
+private names and module file names (``explain/optimisers.py``) keep their spelling.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args
 
+from .deprecation import renamed_keywords, warn_renamed
 from .errors import OptionsError
-from .layers import Normalisation, Pooling, canonical_layer
+from .layers import Normalization, Pooling, canonical_layer
 
 PAPER_STYLE_LAYERS = ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")
 PAPER_CONTENT_LAYERS = ("conv4_2",)
@@ -150,8 +157,8 @@ class StyleOptions:
     pooling: Pooling = _choice(
         Pooling, "max", "max (as trained) or avg (the paper's choice for synthesis)"
     )
-    normalisation: Normalisation = _choice(
-        Normalisation, "mean-activation",
+    normalization: Normalization = _choice(
+        Normalization, "mean-activation",
         "the paper's rescaled network (each filter's mean activation 1) or 'none'",
     )
     color: ColorMode = _choice(
@@ -244,8 +251,22 @@ class StyleOptions:
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
+    @staticmethod
+    def upgrade_dict(values: dict[str, Any]) -> dict[str, Any]:
+        """An options dictionary as an earlier release wrote it (a checkpoint's, a batch
+        output's fingerprint) with its fields under their current names: the one place old
+        field names are translated. Silent: the file is not the reader's doing."""
+        return {RENAMED_FIELDS.get(name, name): value for name, value in values.items()}
+
     def replace(self, **changes: Any) -> StyleOptions:
-        return dataclasses.replace(self, **changes)
+        return dataclasses.replace(
+            self, **renamed_keywords(changes, RENAMED_FIELDS, "StyleOptions.replace"))
+
+    @property
+    def normalisation(self) -> Normalization:
+        """Deprecated: the old name of :attr:`normalization`."""
+        warn_renamed("StyleOptions.normalisation", "StyleOptions.normalization", stacklevel=3)
+        return self.normalization
 
     @property
     def step_size(self) -> float:
@@ -283,6 +304,21 @@ class StyleOptions:
         checks in :data:`_CHECKS` order."""
         for name, check in _CHECKS:
             check(self, name)
+
+
+#: Fields renamed since an earlier release: old name → new name. The old name is still
+#: accepted as a keyword (with a DeprecationWarning) and read from old files.
+RENAMED_FIELDS: dict[str, str] = {"normalisation": "normalization"}
+
+_generated_init = StyleOptions.__init__
+
+
+@functools.wraps(_generated_init)
+def _init_accepting_old_names(self: StyleOptions, *args: Any, **values: Any) -> None:
+    _generated_init(self, *args, **renamed_keywords(values, RENAMED_FIELDS, "StyleOptions"))
+
+
+StyleOptions.__init__ = _init_accepting_old_names  # type: ignore[method-assign]
 
 
 def describe_balance(options: StyleOptions) -> str:

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .deprecation import old_keywords
 from .errors import OptionsError
 from .layers import (  # noqa: F401  (re-exported: the network's layer table)
     CHANNELS,
@@ -21,6 +23,7 @@ from .layers import (  # noqa: F401  (re-exported: the network's layer table)
     LAYER_INDEX,
     LAYERS,
     Normalisation,
+    Normalization,
     Pooling,
     canonical_layer,
     downsampling,
@@ -139,25 +142,28 @@ def normalisation_means(weights: VGGWeights) -> dict[str, torch.Tensor]:
 NORMALISATION_SIZE = 256
 
 
-
 def load_vgg19(
     weights_path: str | Path | None = None,
     *,
     pooling: Pooling = "max",
-    normalisation: Normalisation = "mean-activation",
+    normalization: Normalization = "mean-activation",
     device: str | torch.device = "cpu",
+    **deprecated: Any,
 ) -> VGG19:
     """Build the feature extractor.
 
-    ``normalisation="mean-activation"`` is the paper's rescaled network (the default: without
+    ``normalization="mean-activation"`` is the paper's rescaled network (the default: without
     it raw E_l differ by five orders of magnitude between layers and w_l = 1/5 means one
     layer owns the style loss); ``"none"`` uses the weights as trained.
     """
+    if deprecated:  # normalisation=, the old spelling, still accepted
+        normalization = old_keywords(deprecated, {"normalisation": "normalization"},
+                                     "load_vgg19")["normalization"]
     weights = load_weights(weights_path)
-    if normalisation == "mean-activation":
+    if normalization == "mean-activation":
         weights = normalise(weights, normalisation_means(weights))
-    elif normalisation != "none":
+    elif normalization != "none":
         raise OptionsError(
-            f"normalisation must be 'mean-activation' or 'none', not {normalisation!r}"
+            f"normalization must be 'mean-activation' or 'none', not {normalization!r}"
         )
     return VGG19(weights, pooling).to(device).eval()

@@ -35,6 +35,22 @@ def test_a_job_is_done_only_for_the_same_options_and_input_bytes(image_files, tm
     assert not is_done(job)
 
 
+def test_an_output_fingerprinted_with_an_old_field_name_is_still_done(image_files, tmp_path):
+    """An earlier release stored the options with ``normalisation``; the same job is done,
+    and one with another normalization is not."""
+    from gramscope.distributed.jobs import FINGERPRINT_KEY
+    from gramscope.image import save_image
+
+    content, style = image_files
+    job = ImageJob(content, (style,), TINY, tmp_path / "out.png")
+    old = job.fingerprint()
+    old["options"]["normalisation"] = old["options"].pop("normalization")
+    save_image(Image.new("RGB", (32, 24)), job.output,
+               {FINGERPRINT_KEY: old, "interrupted": False})
+    assert is_done(job)
+    assert not is_done(dataclasses.replace(job, options=TINY.replace(normalization="none")))
+
+
 def test_a_foreign_file_in_the_way_is_an_error_not_overwritten(image_files, tmp_path):
     content, style = image_files
     output = tmp_path / "out.png"

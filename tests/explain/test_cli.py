@@ -86,7 +86,7 @@ def test_features_gram_and_losses_commands(image_files, tmp_path, capsys):
 def test_optimisers_and_pulls_commands(image_files, tmp_path, capsys):
     content, style = image_files
     out = tmp_path / "o.png"
-    assert main(["explain", "optimisers", str(content), str(style), "-o", str(out),
+    assert main(["explain", "optimizers", str(content), str(style), "-o", str(out),
                  "--eta", "2", *FAST]) == 0
     assert Image.open(out).format == "PNG"
     assert "gradient descent, η = 2: final L_total" in capsys.readouterr().out
@@ -121,8 +121,8 @@ def test_figure_size_follows_the_device_unless_given(monkeypatch):
     (["explain", "figure1", "tubingen", "-o", "x.png"], "give a style image"),
     (["explain", "figure3", "tubingen", "starry_night", "-o", "x.jpg"], "PNG"),
     (["explain", "losses", "missing.json"], "does not exist"),
-    (["explain", "optimisers", "tubingen", "starry_night", "--eta", "0"], "--eta"),
-    (["explain", "optimisers", "tubingen", "-o", "x.png"], "give a style image"),
+    (["explain", "optimizers", "tubingen", "starry_night", "--eta", "0"], "--eta"),
+    (["explain", "optimizers", "tubingen", "-o", "x.png"], "give a style image"),
     (["explain", "pulls", "tubingen", "starry_night", "--steps", "4", "--at", "0,9"],
      "from 0 to the run's 4 steps"),
     (["explain", "pulls", "tubingen", "starry_night", "-o", "x.jpg"], "PNG"),

@@ -44,7 +44,7 @@ def test_feature_grid_shapes_and_order(vgg, tiny_content):
     features = vgg(to_tensor(grid.image), ["conv2_1"])["conv2_1"]
     assert grid.channels == strongest_channels(features, 6)
     assert torch.allclose(grid.maps.flatten(1).amax(dim=1), torch.ones(6))
-    layer_grid = feature_grid(tiny_content, "conv2_1", count=6, size=64, normalise="layer",
+    layer_grid = feature_grid(tiny_content, "conv2_1", count=6, size=64, normalize="layer",
                               net=vgg)
     peaks = layer_grid.maps.flatten(1).amax(dim=1)
     assert float(peaks.max()) == pytest.approx(1.0) and float(peaks.min()) < 1.0

@@ -21,7 +21,7 @@ from gramscope.explain.figure1 import (
     reconstruct_content,
     smooth_noise,
     style_synthesis_options,
-    synthesise_style,
+    synthesize_style,
 )
 from gramscope.explain.figure3 import figure3_options
 from gramscope.explain.runner import Panel
@@ -133,7 +133,7 @@ def test_prior_removes_the_pixel_noise_of_a_deep_reconstruction(vgg, tiny_conten
 
 def test_texture_synthesis_lowers_the_style_error(vgg, tiny_style):
     options = tiny_options(size=48, steps=30)
-    panel = synthesise_style(tiny_style, ["conv1_1", "conv2_1"], options, net=vgg)
+    panel = synthesize_style(tiny_style, ["conv1_1", "conv2_1"], options, net=vgg)
     first, last = panel.history[0], panel.history[-1]
     assert set(last.style) == {"conv1_1", "conv2_1"} and last.content == 0.0
     # Measured: 0.68 -> 0.022 in 30 steps, 0.069 in 20 (from noise the first 8 steps are

@@ -7,7 +7,7 @@ import io
 import pytest
 from PIL import Image
 
-from gramscope.explain.optimisers import OPTIMISERS, compare_optimisers, optimiser_steps
+from gramscope.explain.optimisers import OPTIMISERS, compare_optimizers, optimiser_steps
 from gramscope.options import StyleOptions
 
 # 20 steps: at 12, L-BFGS's cautious first steps (measured with torch's first step, scaled
@@ -18,7 +18,7 @@ TINY = StyleOptions(size=32, scales=1, steps=20)
 @pytest.fixture(scope="module")
 def race(vgg, tiny_content, tiny_style):
     seen: list[str] = []
-    result = compare_optimisers(tiny_content, tiny_style, TINY, net=vgg,
+    result = compare_optimizers(tiny_content, tiny_style, TINY, net=vgg,
                                 on_step=lambda label, record: seen.append(label))
     return result, seen
 
@@ -53,8 +53,8 @@ def test_the_legend_states_gds_step_size(race):
 def test_a_run_already_made_is_reused_and_step_sizes_apply(race, tiny_content, tiny_style,
                                                            vgg):
     result, _ = race
-    again = compare_optimisers(tiny_content, tiny_style, TINY.replace(steps=2), net=vgg,
-                               optimisers=("gd", "lbfgs"), step_sizes={"gd": 0.5},
+    again = compare_optimizers(tiny_content, tiny_style, TINY.replace(steps=2), net=vgg,
+                               optimizers=("gd", "lbfgs"), step_sizes={"gd": 0.5},
                                done={"lbfgs": result.panels["lbfgs"]})
     assert again.panels["lbfgs"] is result.panels["lbfgs"]
     assert again.panels["gd"].options.learning_rate == 0.5

@@ -101,12 +101,12 @@ def test_report_refuses_to_replace_a_report(report, tiny_content, tiny_style):
 def test_optimisers_and_pulls_sections_reuse_the_result(tmp_path, tiny_content, tiny_style):
     labels: list[str] = []
     index = write_report(tiny_content, tiny_style, tmp_path / "r", TINY, compare=False,
-                         feature_layers=("conv1_1",), gram_layer="conv1_1", optimisers=True,
+                         feature_layers=("conv1_1",), gram_layer="conv1_1", optimizers=True,
                          pulls=True, on_step=lambda label, record: labels.append(label))
     # The result is L-BFGS's run and the pulls are mapped on it: only gd and Adam are added.
-    assert len(labels) == report_steps(TINY, compare=False, optimisers=True) == 9
+    assert len(labels) == report_steps(TINY, compare=False, optimizers=True) == 9
     assert sorted(set(labels)) == ["Adam", "gradient descent", "result"]
-    assert report_steps(TINY.replace(learning_rate=0.5), compare=False, optimisers=True) == 12
+    assert report_steps(TINY.replace(learning_rate=0.5), compare=False, optimizers=True) == 12
     page = index.read_text(encoding="utf-8")
     assert "Why L-BFGS?" in page and "Where each term pulls" in page
     # The pulls at the start, the photo recoloured: its layout is the photo's, so the content

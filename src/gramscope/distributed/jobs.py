@@ -138,9 +138,17 @@ def is_done(job: ImageJob) -> bool:
             "replace it"
         ) from None
     return (
-        metadata.get(FINGERPRINT_KEY) == job.fingerprint()
+        upgrade_fingerprint(metadata.get(FINGERPRINT_KEY)) == job.fingerprint()
         and not metadata.get("interrupted", True)
     )
+
+
+def upgrade_fingerprint(stored: Any) -> Any:
+    """A fingerprint as an earlier release stored it, with its options' fields under their
+    current names (:meth:`StyleOptions.upgrade_dict`), so a renamed field redoes nothing."""
+    if isinstance(stored, dict) and isinstance(stored.get("options"), dict):
+        return {**stored, "options": StyleOptions.upgrade_dict(stored["options"])}
+    return stored
 
 
 def read_output_metadata(path: Path) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
     gramscope explain CONTENT STYLE -o report/      (same as: gramscope explain report …)
     gramscope explain figure1 | figure3 | layers | shuffle | features | gram | losses |
-                      compare | optimisers | pulls …
+                      compare | optimizers | pulls …
 
 Long views show one progress bar over all their optimiser steps.
 """
@@ -16,7 +16,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..arguments import add_style_options, image_arguments, options_from_args, prepare_output
+from ..arguments import (
+    add_renamed_flag,
+    add_style_options,
+    image_arguments,
+    options_from_args,
+    prepare_output,
+)
 from ..errors import GramscopeError, OptionsError
 from ..options import StyleOptions
 
@@ -220,9 +226,9 @@ def _add_report(subparsers: Any) -> None:
                         "shuffle (seconds)")
     parser.add_argument("--no-compare", dest="compare", action="store_false",
                         help="skip the mean/std comparison (saves one whole run)")
-    parser.add_argument("--optimisers", action="store_true",
-                        help="add gd and Adam against L-BFGS on the same transfer (two more "
-                        "runs)")
+    add_renamed_flag(parser, "--optimisers", parser.add_argument(
+        "--optimizers", action="store_true",
+        help="add gd and Adam against L-BFGS on the same transfer (two more runs)"))
     parser.add_argument("--pulls", action="store_true",
                         help="add where each loss term pulls, per pixel, at the start, "
                         "middle and end of the run")
@@ -250,12 +256,12 @@ def cmd_report(args: argparse.Namespace) -> int:
         content, style = _pair(args.images)
     compare = args.compare and not args.masks
     with StepBar(report_steps(options, compare=compare, figures=args.figures,
-                              views=args.views, optimisers=args.optimisers),
+                              views=args.views, optimizers=args.optimizers),
                  args.quiet, "report") as bar:
         index = write_report(content, style, args.output, options, compare=compare,
                              figures=args.figures, feature_layers=args.feature_layers,
                              gram_layer=args.gram_layer, overwrite=args.overwrite,
-                             views=args.views, on_step=bar, optimisers=args.optimisers,
+                             views=args.views, on_step=bar, optimizers=args.optimizers,
                              pulls=args.pulls, masks=args.masks)
     print(f"wrote {index}")
     return 0
@@ -352,7 +358,7 @@ def _network_flags(parser: argparse.ArgumentParser, settings: ViewSettings,
                    also: Sequence[str] = ()) -> None:
     """Only the fields that choose the network and the image size (and those in ``also``),
     with the view's ``settings`` as their defaults."""
-    keep = {"size", "pooling", "normalisation", "weights", "device", *also}
+    keep = {"size", "pooling", "normalization", "weights", "device", *also}
     import dataclasses
 
     add_style_options(parser, skip=[f.name for f in dataclasses.fields(StyleOptions)
@@ -372,9 +378,10 @@ def _add_features(subparsers: Any) -> None:
                         help=f"layer (default: {DEFAULTS.layer})")
     parser.add_argument("--count", type=int, default=DEFAULTS.count,
                         help=f"channels shown (default: {DEFAULTS.count})")
-    parser.add_argument("--normalise", choices=("channel", "layer"), default=DEFAULTS.normalise,
-                        help="scale each map to its own maximum (channel) or all to the "
-                        f"layer's (layer) (default: {DEFAULTS.normalise})")
+    add_renamed_flag(parser, "--normalise", parser.add_argument(
+        "--normalize", choices=("channel", "layer"), default=DEFAULTS.normalize,
+        help="scale each map to its own maximum (channel) or all to the layer's (layer) "
+        f"(default: {DEFAULTS.normalize})"))
     _common(parser, "features.png", "the figure (PNG)", images=False)
     _network_flags(parser, DEFAULTS)
     parser.set_defaults(handler=cmd_features)
@@ -386,7 +393,7 @@ def cmd_features(args: argparse.Namespace) -> int:
 
     return _draw(args, "features", lambda options, _: feature_grid(
         resolve_image_argument(args.image), args.layer, count=args.count,
-        normalise=args.normalise, size=options.size, options=options))
+        normalize=args.normalize, size=options.size, options=options))
 
 
 def _add_shuffle(subparsers: Any) -> None:
@@ -503,12 +510,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
         content, style, options, on_step=bar), COMPARISON_SETTINGS.step_count)
 
 
-def _add_optimisers(subparsers: Any) -> None:
+def _add_optimizers(subparsers: Any) -> None:
     from ..options import DEFAULT_LEARNING_RATES
     from .optimisers import OPTIMISER_SETTINGS
 
     parser = subparsers.add_parser(
-        "optimisers", help="why L-BFGS: the same transfer with gd, Adam and L-BFGS",
+        "optimizers", aliases=["optimisers"],  # the old spelling, deprecated
+        help="why L-BFGS: the same transfer with gd, Adam and L-BFGS",
         description="Stylise CONTENT after STYLE three times from the same start, with plain "
         "gradient descent, Adam and L-BFGS (the paper's), and plot L_total against steps "
         "and seconds beside the three pictures.",
@@ -520,16 +528,19 @@ def _add_optimisers(subparsers: Any) -> None:
                         f"(default: {DEFAULT_LEARNING_RATES['gd']:g})")
     add_style_options(parser, skip=("optimizer", "learning_rate"))
     _with_defaults(parser, OPTIMISER_SETTINGS.style_fields())
-    parser.set_defaults(handler=cmd_optimisers)
+    parser.set_defaults(handler=cmd_optimizers)
 
 
-def cmd_optimisers(args: argparse.Namespace) -> int:
-    from .optimisers import OPTIMISER_SETTINGS, compare_optimisers
+def cmd_optimizers(args: argparse.Namespace) -> int:
+    from .optimisers import OPTIMISER_SETTINGS, compare_optimizers
 
     if not (args.eta > 0 and args.eta < float("inf")):
         raise OptionsError(f"--eta must be a finite number more than zero, not {args.eta}")
+    if args.view == "optimisers":
+        print("gramscope: 'explain optimisers' is deprecated; use 'explain optimizers'",
+              file=sys.stderr)
 
-    return _draw(args, "optimisers", lambda options, content, style, bar: compare_optimisers(
+    return _draw(args, "optimizers", lambda options, content, style, bar: compare_optimizers(
         content, style, options, step_sizes={"gd": args.eta}, on_step=bar),
         OPTIMISER_SETTINGS.step_count, summarise=True)
 
@@ -569,7 +580,7 @@ def register(subparsers: Any) -> None:
     )
     views = parser.add_subparsers(dest="view", metavar="VIEW", action=_DefaultView)
     for add in (_add_report, _add_figure1, _add_figure3, _add_layers, _add_shuffle,
-                _add_features, _add_gram, _add_losses, _add_compare, _add_optimisers,
+                _add_features, _add_gram, _add_losses, _add_compare, _add_optimizers,
                 _add_pulls):
         add(views)
     parser.set_defaults(handler=lambda args: _usage(parser))

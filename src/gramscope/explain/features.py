@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import torch
 from PIL import Image
 
+from ..deprecation import old_keywords, warn_renamed
 from ..device import network_for
 from ..errors import OptionsError
 from ..image import resize_long_side, to_tensor
@@ -39,12 +40,18 @@ class FeaturesSettings(ViewSettings):
     """The feature-map view's defaults: conv3_1's 16 strongest channels of the picture at
     256 px, each map on its own scale. Only a forward pass: no optimiser steps to count."""
 
-    OWN: ClassVar[tuple[str, ...]] = ("layer", "count", "normalise")
+    OWN: ClassVar[tuple[str, ...]] = ("layer", "count", "normalize")
 
     layer: str = "conv3_1"
     count: int = 16
-    normalise: Normalise = "channel"
+    normalize: Normalise = "channel"
     size: int = 256
+
+    @property
+    def normalise(self) -> Normalise:
+        """Deprecated: the old name of :attr:`normalize`."""
+        warn_renamed("FeaturesSettings.normalise", "FeaturesSettings.normalize")
+        return self.normalize
 
 
 FEATURES_SETTINGS = FeaturesSettings()
@@ -66,7 +73,7 @@ def strongest_channels(features: torch.Tensor, count: int) -> list[int]:
 def normalise_maps(maps: torch.Tensor, mode: Normalise) -> torch.Tensor:
     """(k, H, W) non-negative activations -> 0..1, per channel or over the whole layer."""
     if mode not in NORMALISE_HELP:
-        raise OptionsError(f"normalise must be 'channel' or 'layer', not {mode!r}")
+        raise OptionsError(f"normalize must be 'channel' or 'layer', not {mode!r}")
     if mode == "channel":
         peak = maps.flatten(1).amax(dim=1).clamp_min(1e-12)[:, None, None]  # (k, 1, 1)
     else:
@@ -83,7 +90,13 @@ class FeatureGrid(Drawing):
     channels: list[int]
     strengths: list[float]
     maps: torch.Tensor  # (k, H_l, W_l), 0..1 after normalisation
-    normalise: Normalise
+    normalize: Normalise
+
+    @property
+    def normalise(self) -> Normalise:
+        """Deprecated: the old name of :attr:`normalize`."""
+        warn_renamed("FeatureGrid.normalise", "FeatureGrid.normalize")
+        return self.normalize
 
     def figure(self, columns: int | None = None) -> Figure:
         count = len(self.channels)
@@ -102,7 +115,7 @@ class FeatureGrid(Drawing):
             ax.set_title(f"#{channel}  mean {strength:.2g}", fontsize=7)
         figure.suptitle(
             f"{self.layer}: {count} strongest of {CHANNELS[self.layer]} channels "
-            f"(normalised per {self.normalise}: {NORMALISE_HELP[self.normalise]})",
+            f"(normalised per {self.normalize}: {NORMALISE_HELP[self.normalize]})",
             fontsize=9, wrap=True,
         )
         figure.tight_layout(rect=(0, 0, 1, 0.95))
@@ -123,10 +136,14 @@ def feature_maps(
 
 def feature_grid(
     image: ImageInput, layer: str, *, count: int = FEATURES_SETTINGS.count,
-    normalise: Normalise = FEATURES_SETTINGS.normalise, size: int = FEATURES_SETTINGS.size,
-    options: StyleOptions | None = None, net: VGG19 | None = None,
+    normalize: Normalise = FEATURES_SETTINGS.normalize, size: int = FEATURES_SETTINGS.size,
+    options: StyleOptions | None = None, net: VGG19 | None = None, **deprecated: Any,
 ) -> FeatureGrid:
-    """The ``count`` strongest channels of ``layer`` for ``image``."""
+    """The ``count`` strongest channels of ``layer`` for ``image`` (``normalise=``, the old
+    spelling of ``normalize=``, still works, deprecated)."""
+    if deprecated:
+        normalize = old_keywords(deprecated, {"normalise": "normalize"},
+                                 "feature_grid")["normalize"]
     layer = canonical_layer(layer)
     if count < 1:
         raise OptionsError(f"count must be 1 or more, not {count}")
@@ -134,6 +151,6 @@ def feature_grid(
     features = feature_maps(picture, [layer], size=size, options=options, net=net)[layer]
     channels = strongest_channels(features, count)
     strengths = channel_strengths(features)
-    maps = normalise_maps(features[0, channels], normalise)  # (k, H, W)
+    maps = normalise_maps(features[0, channels], normalize)  # (k, H, W)
     return FeatureGrid(picture, layer, channels, [float(strengths[c]) for c in channels],
-                       maps, normalise)
+                       maps, normalize)

@@ -27,6 +27,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from ..deprecation import renamed_function
 from ..device import resolve_device
 from ..image import resize_long_side, rgb_to_yiq, to_pil, to_tensor
 from ..options import PAPER_STYLE_LAYERS, StyleOptions
@@ -263,7 +264,7 @@ def reconstruct_content(
     return panel
 
 
-def synthesise_style(
+def synthesize_style(
     style: ImageInput, layers: Sequence[str], options: StyleOptions | None = None, *,
     on_step: OnStep | None = None, net: VGG19 | None = None,
 ) -> Panel:
@@ -343,5 +344,9 @@ def figure1(
                 result.content, layers[0], settings, prior=prior, on_step=on_step, net=net))
         else:
             result.style_panels.append(
-                synthesise_style(result.style, layers, settings, on_step=on_step, net=net))
+                synthesize_style(result.style, layers, settings, on_step=on_step, net=net))
     return result
+
+
+#: The name before the American spelling (issue 22): deprecated, warning when called.
+synthesise_style = renamed_function(synthesize_style, "synthesise_style")

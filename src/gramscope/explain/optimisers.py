@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from PIL import Image
 
+from ..deprecation import module_aliases, renamed_function
 from ..device import resolve_device
 from ..options import Optimizer, StyleOptions, describe_balance
 from ..transfer import ImageInput, as_image
@@ -37,17 +38,17 @@ class OptimiserSettings(ViewSettings):
     """The view's own settings, and why: one scale, so the curves have no jumps where a
     finer scale starts; 50 steps, well past the ~20 L-BFGS needs to pull ahead at 128 px.
     Three runs of 100 steps at 128 px did not finish in 280 s on a shared two-core CPU.
-    (:func:`compare_optimisers` given no options runs the stylisation defaults.)"""
+    (:func:`compare_optimizers` given no options runs the stylisation defaults.)"""
 
     size: int = 128
     scales: int = 1
     steps: int = 50
 
     def step_count(self, options: StyleOptions | None = None,
-                   optimisers: Sequence[str] = OPTIMISERS) -> int:
-        """Optimiser steps :func:`compare_optimisers` takes: one run per optimiser."""
+                   optimizers: Sequence[str] = OPTIMISERS) -> int:
+        """Optimiser steps :func:`compare_optimizers` takes: one run per optimiser."""
         settings = options or StyleOptions()
-        return sum(total_steps(run_options(settings, name, {})) for name in optimisers)
+        return sum(total_steps(run_options(settings, name, {})) for name in optimizers)
 
 
 OPTIMISER_SETTINGS = OptimiserSettings()
@@ -73,7 +74,7 @@ def run_options(options: StyleOptions, optimiser: str,
 
 
 @dataclass
-class OptimiserRace(Drawing):
+class OptimizerRace(Drawing):
     """One transfer minimised by each optimiser; ``panels`` in :data:`OPTIMISERS` order."""
 
     content: Image.Image
@@ -126,12 +127,12 @@ class OptimiserRace(Drawing):
         return figure
 
 
-def compare_optimisers(
+def compare_optimizers(
     content: ImageInput, style: ImageInput, options: StyleOptions | None = None, *,
-    optimisers: Sequence[Optimizer] = OPTIMISERS, step_sizes: Mapping[str, float] | None = None,
+    optimizers: Sequence[Optimizer] = OPTIMISERS, step_sizes: Mapping[str, float] | None = None,
     on_step: OnStep | None = None, net: VGG19 | None = None,
     done: dict[str, Panel] | None = None,
-) -> OptimiserRace:
+) -> OptimizerRace:
     """Run the same transfer with each optimiser (``options.optimizer`` and
     ``options.learning_rate`` are set per run; ``step_sizes`` may name one for any of them).
 
@@ -142,7 +143,7 @@ def compare_optimisers(
     sizes = dict(step_sizes or {})
     content_image, style_image = as_image(content), as_image(style)
     panels: dict[str, Panel] = {}
-    for name in optimisers:
+    for name in optimizers:
         run = run_options(settings, name, sizes)
         previous = (done or {}).get(name)
         if previous is not None and (previous.options.optimizer, previous.options.step_size) == (
@@ -151,4 +152,10 @@ def compare_optimisers(
             continue
         panels[name] = render_run(NAMES[name], content_image, style_image, run,
                                   on_step=on_step, net=net)
-    return OptimiserRace(content_image, style_image, settings, panels)
+    return OptimizerRace(content_image, style_image, settings, panels)
+
+
+# The names before the American spelling (issue 22): deprecated, warning when used.
+compare_optimisers = renamed_function(compare_optimizers, "compare_optimisers",
+                                      {"optimisers": "optimizers"})
+__getattr__ = module_aliases(__name__, {"OptimiserRace": lambda: OptimizerRace})

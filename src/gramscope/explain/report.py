@@ -15,9 +15,11 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from PIL import Image
 
+from ..deprecation import old_keywords
 from ..device import network_for
 from ..errors import GramscopeError, OptionsError
 from ..image import atomic_write_bytes, resize_long_side, save_image
@@ -33,7 +35,7 @@ from .figure3 import FIGURE3_SETTINGS, Figure3, Figure3Settings, figure3
 from .grams import gram_views
 from .layers import LAYERS_SETTINGS, ROW_LABELS, layer_paintings
 from .optimisers import EXPLANATION as OPTIMISERS_EXPLANATION
-from .optimisers import OPTIMISER_SETTINGS, compare_optimisers, run_options
+from .optimisers import OPTIMISER_SETTINGS, compare_optimizers, run_options
 from .pulls import EXPLANATION as PULLS_EXPLANATION
 from .pulls import default_steps, image_every, pull_maps
 from .runner import OnStep, Panel, render_run, total_steps
@@ -85,7 +87,7 @@ PAPER_FIGURES = {
 EXTRA_VIEWS = ("layers", "shuffle")
 #: Sections that take the result as one of their own, unmasked runs: with masks they would
 #: compare a masked picture with unmasked ones (and mean/std cannot be masked at all).
-UNMASKED_SECTIONS = {"compare": "the mean/std comparison", "optimisers": "the optimisers",
+UNMASKED_SECTIONS = {"compare": "the mean/std comparison", "optimizers": "the optimisers",
                      "pulls": "the pulls"}
 
 
@@ -157,11 +159,11 @@ def report_steps(
     options: StyleOptions, *, compare: bool = True, figures: Sequence[int] = (),
     figure1_settings: StyleOptions | None = None, figure3_settings: StyleOptions | None = None,
     views: Sequence[str] = (), layers_settings: StyleOptions | None = None,
-    optimisers: bool = False,
+    optimizers: bool = False,
 ) -> int:
     """Optimiser steps :func:`write_report` will take: the length of its progress bar."""
     steps = COMPARISON_SETTINGS.step_count(options) if compare else total_steps(options)
-    if optimisers:
+    if optimizers:
         steps += OPTIMISER_SETTINGS.step_count(options)
         if reuses_result(options):
             steps -= total_steps(options)
@@ -221,21 +223,26 @@ def write_report(
     feature_layers: Sequence[str] = DEFAULT_FEATURE_LAYERS,
     gram_layer: str = DEFAULT_GRAM_LAYER, overwrite: bool = False,
     views: Sequence[str] = (), layers_settings: StyleOptions | None = None,
-    on_step: OnStep | None = None, net: VGG19 | None = None, optimisers: bool = False,
+    on_step: OnStep | None = None, net: VGG19 | None = None, optimizers: bool = False,
     pulls: bool = False, masks: Sequence[MaskInput] | Masks | None = None,
+    **deprecated: Any,
 ) -> Path:
     """Stylise, look inside, and write ``folder/index.html`` with PNGs beside it.
 
     ``figures`` may include 1 and 3 (the paper's Figures 1 and 3; minutes each); ``views``
     may include 'layers' (what each layer paints; minutes) and 'shuffle' (seconds).
-    ``optimisers`` adds gd and Adam runs beside the result (two more runs); ``pulls`` maps
+    ``optimizers`` adds gd and Adam runs beside the result (two more runs); ``pulls`` maps
     where each loss term pulls at the start, middle and end of the result's own run.
     ``masks`` (one greyscale mask per style image; ``style`` may then be several) makes the
     result a masked run and adds each region's guided Gram matrices; it excludes
-    ``compare``, ``optimisers`` and ``pulls``, whose own runs are unmasked.
+    ``compare``, ``optimizers`` and ``pulls``, whose own runs are unmasked.
+    ``optimisers=``, the old spelling, still works (deprecated).
     """
+    if deprecated:
+        optimizers = old_keywords(deprecated, {"optimisers": "optimizers"},
+                                  "write_report")["optimizers"]
     check_request(figures, views, masks is not None,
-                  {"compare": compare, "optimisers": optimisers, "pulls": pulls})
+                  {"compare": compare, "optimizers": optimizers, "pulls": pulls})
     # Check every name before minutes of optimisation, not after.
     feature_layers = [canonical_layer(name) for name in feature_layers]
     gram_layer = canonical_layer(gram_layer)
@@ -250,7 +257,7 @@ def write_report(
                 anatomy_section(inputs, result.history)]
     if compare:
         sections.append(comparison_section(inputs, result))
-    if optimisers:
+    if optimizers:
         sections.append(optimisers_section(inputs, result))
     if pulls:
         sections.append(pulls_section(inputs, result))
@@ -361,7 +368,7 @@ def features_section(inputs: ReportInputs, layers: Sequence[str]) -> Section:
     grids = [feature_grid(inputs.content, layer, size=inputs.options.size,
                           options=inputs.options, net=inputs.net) for layer in layers]
     typical = (" The network is normalised the paper's way, so a mean of 1 is typical."
-               if inputs.options.normalisation == "mean-activation" else "")
+               if inputs.options.normalization == "mean-activation" else "")
     return Section(
         "Feature maps: what each layer responds to",
         "The 16 channels of each layer with the largest mean activation on the content image "
@@ -449,7 +456,7 @@ def comparison_section(inputs: ReportInputs, result: Panel) -> Section:
 
 def optimisers_section(inputs: ReportInputs, result: Panel) -> Section:
     """gd, Adam and L-BFGS on the same transfer; the result stands for its own optimiser."""
-    race = compare_optimisers(inputs.content, inputs.style, inputs.options,
+    race = compare_optimizers(inputs.content, inputs.style, inputs.options,
                               on_step=inputs.on_step, net=inputs.net,
                               done={inputs.options.optimizer: result})
     return Section(
