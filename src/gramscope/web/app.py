@@ -375,7 +375,7 @@ class Demo:
         image = self._source(which, (content_sample, content_upload),
                              (style_sample, style_upload), result)
         try:
-            return explain().feature_grid(image, layer, count=int(count), normalise=normalise,
+            return explain().feature_grid(image, layer, count=int(count), normalize=normalise,
                                           size=int(size), options=self.defaults).figure()
         except GramscopeError as exc:
             raise gr.Error(str(exc)) from None
@@ -754,7 +754,7 @@ def _explain_tabs(defaults: StyleOptions) -> types.SimpleNamespace:
                                  label="channels shown")
             normalise = module.features.NORMALISE_HELP
             fm_normalise = gr.Radio(list(normalise),
-                                    value=features.normalise,
+                                    value=features.normalize,
                                     label="scale each map to",
                                     info="; ".join(f"{k}: {v}" for k, v in normalise.items()))
             fm_button = gr.Button("Show feature maps")
