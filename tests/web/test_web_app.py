@@ -85,6 +85,24 @@ def test_the_api_names_the_strength_and_starts_it_at_the_default():
         assert strength["label"].startswith("style strength")
 
 
+def test_every_api_input_has_a_name():
+    """Each input of each endpoint is named after what it is; Gradio writes param_N for
+    one it cannot name (a handler's *args), and the layer weights were such."""
+    import re
+
+    info = build_app(TINY).get_api_info()["named_endpoints"]
+    unnamed = {f"{endpoint}: {p['parameter_name']} ({p['label']})"
+               for endpoint, described in info.items() for p in described["parameters"]
+               if re.fullmatch(r"param_\d+", p["parameter_name"])}
+    assert not unnamed, sorted(unnamed)
+    stylize = [p["parameter_name"] for p in info["/stylize"]["parameters"]]
+    # The positional order API callers rely on: image_every, then w_l in the layers' order.
+    weights = stylize.index("image_every") + 1
+    assert stylize[weights:weights + 5] == [
+        "w_conv1_1", "w_conv2_1", "w_conv3_1", "w_conv4_1", "w_conv5_1"]
+    assert stylize[weights + 5] == "regions"  # then the rest of the panel
+
+
 def test_run_controls_are_per_session():
     controls = RunControls()
     mine, theirs = controls.start("a"), controls.start("b")
@@ -242,6 +260,21 @@ def test_api_streams_pictures_and_delivers_the_png(served):
     assert metadata["options"]["strength"] == 2.0  # the slider, as the API sent it
     assert metadata["options"]["alpha"] == StyleOptions().alpha
     assert metadata["content"] == "sample:tubingen" and metadata["interrupted"] is False
+
+
+def test_api_takes_the_layer_weights_by_name(served):
+    from gradio_client import Client
+
+    client = Client(served.url, verbose=False)
+    names = [f"w_{layer}" for layer in served.options.layer_weights]
+    # All of the style on conv1_1; every other input at its default (the uploads have none).
+    weights = dict.fromkeys(names, 0.0) | {"w_conv1_1": 1.0}
+    *_, status, download = client.predict(content_upload=None, style_upload=None, steps=2,
+                                          **weights, api_name="/stylize")
+    assert status.startswith("done")
+    options = read_metadata(download)["options"]
+    assert options["style_layer_weights"] == [1.0, 0.0, 0.0, 0.0, 0.0]
+    assert options["steps"] == 2
 
 
 def test_stop_keeps_the_latest_picture_and_touches_only_its_own_run(served):

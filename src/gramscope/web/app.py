@@ -137,6 +137,11 @@ def build_options(
     )
 
 
+def weight_name(layer: str) -> str:
+    """The API's name for w_l of ``layer`` (its slider): ``w_conv1_1``."""
+    return "w_" + re.sub(r"\W", "_", canonical_layer(layer))
+
+
 def balance_label(options: StyleOptions) -> str:
     """The strength and, for experts, the weights it makes."""
     return (f"{describe_balance(options)}; used: α/strength = {options.content_weight:.3g}, "
@@ -237,15 +242,24 @@ class Demo:
         regions: dict[str, Any] | None = None, mask: str | None = None,
         painting_1: str | None = None, upload_1: str | None = None,
         painting_2: str | None = None, upload_2: str | None = None,
+        **named_weights: float,
     ) -> Iterator[tuple[Any, Any, str, Any]]:
         """Yields (picture, loss chart, status, download) every ``image_every`` steps.
 
-        The keywords are the regions panel, optional so that API callers without it run as
-        before: the brush editor's value, an uploaded mask, and the painting of each brush
-        colour (choice, upload; one pair per REGION_COLOURS entry, None = its starting
-        sample). Painted regions put each colour's painting only there; with none, the
-        chosen painting goes everywhere.
+        Each style layer's w_l comes after ``image_every``, in the layers' order: by
+        position, or by :func:`weight_name` (``w_conv1_1=…``, as the API passes them, so
+        that they have names there). The other keywords are the regions panel, optional so
+        that API callers without it run as before: the brush editor's value, an uploaded
+        mask, and the painting of each brush colour (choice, upload; one pair per
+        REGION_COLOURS entry, None = its starting sample). Painted regions put each
+        colour's painting only there; with none, the chosen painting goes everywhere.
         """
+        names = [weight_name(layer) for layer in self.defaults.layer_weights]
+        unknown = sorted(set(named_weights) - set(names))
+        if unknown:
+            raise TypeError(f"stylize() got unexpected keyword arguments {unknown}")
+        layer_weights = (*layer_weights, *(named_weights[n] for n in names
+                                           if n in named_weights))
         content, content_name = self.pick_image(content_sample, content_upload, "photo")
         try:
             options = build_options(self.defaults, size, scales, steps, coarse_steps, strength,
@@ -683,13 +697,17 @@ def _wire_stylize(
                         show_progress="hidden", api_visibility="private")
     run_inputs = [*tab.content[:2], *tab.style[:2], tab.size, tab.scale_count, tab.steps,
                   tab.coarse_steps, tab.strength, tab.content_layers, tab.optimizer, tab.seed,
-                  tab.color, tab.image_every_k, *tab.weight_sliders]
+                  tab.color, tab.image_every_k]
     uploads = [tab.mask_upload, *(picker[1] for picker in tab.region_pickers)]
     for upload, state in zip(uploads, [tab.mask_file, *tab.region_uploads], strict=True):
         upload.change(lambda path: path, upload, state, concurrency_limit=None,
                       show_progress="hidden", api_visibility="private")
-    # By name, after the positional inputs: API calls that predate the panel still work.
-    panel = {"regions": tab.regions, "mask": tab.mask_file}
+    # By name, after the positional inputs, so that each has a name in the API (a *args
+    # input is param_N there): the layer weights where they always were, then the panel,
+    # so that API calls that predate it still work.
+    panel = {weight_name(layer): slider for layer, slider
+             in zip(defaults.layer_weights, tab.weight_sliders, strict=True)}
+    panel |= {"regions": tab.regions, "mask": tab.mask_file}
     for number, ((sample, _, _), upload) in enumerate(
             zip(tab.region_pickers, tab.region_uploads, strict=True), 1):
         panel |= {f"painting_{number}": sample, f"upload_{number}": upload}
