@@ -103,6 +103,36 @@ def test_every_api_input_has_a_name():
     assert stylize[weights + 5] == "regions"  # then the rest of the panel
 
 
+def test_the_server_does_not_poll_beside_a_run():
+    """Gradio's queue wakes every 1 ms by default; the demo slows it (a silent no-op if a
+    Gradio release renames what it sets, which this test would then say)."""
+    from gramscope.web.app import QUEUE_POLL_S
+
+    queue = build_app(TINY)._queue
+    assert queue.sleep_when_free == queue.progress_update_sleep_when_free == QUEUE_POLL_S
+
+
+def test_the_loss_chart_takes_a_small_share_of_the_run(monkeypatch):
+    """A chart that takes 0.5 s to draw is drawn again only 0.5 / CHART_SHARE s later,
+    however often pictures stream: here once while the run streams, once at its end."""
+    import gramscope.web.app as app
+
+    drawn = []
+
+    def slow_chart(history):
+        drawn.append(len(history))
+        time.sleep(0.5)
+        return None
+
+    monkeypatch.setattr(app, "loss_chart", slow_chart)
+    monkeypatch.setattr(app, "CHART_EVERY_S", 0.0)
+    demo = build_app(TINY).demo_state
+    outputs = list(demo.stylize(None, "tubingen", None, "starry_night", None, 48, 1, 6, 0,
+                                1, ["conv4_2"], "lbfgs", 0, "none", 1, *(0.2,) * 5))
+    assert sum(o[0] is not None for o in outputs) == 7  # every step's picture, and the last
+    assert drawn == [1, 6]
+
+
 def test_run_controls_are_per_session():
     controls = RunControls()
     mine, theirs = controls.start("a"), controls.start("b")

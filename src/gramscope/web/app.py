@@ -53,6 +53,12 @@ IMAGE_EVERY = 5
 #: two-core machine, several small steps' worth, and it shares the cores with the run.
 #: The final chart is always drawn.
 CHART_EVERY_S = 2.0
+#: ... and at most this share of the run's time goes to drawing it: the run waits while
+#: the chart is drawn on one core (≈ 0.3 s, then Gradio encodes it beside the run), 4 % of
+#: a 256-px run when every picture had one (py-spy, issue 22, item 5). A 512-px run's
+#: picture comes every ≈ 10 s here, its chart now every ≈ 15 s: the chart follows every
+#: second or third picture, the status line under it every picture.
+CHART_SHARE = 0.02
 #: Long-side ceiling in the demo: one L-BFGS step at 1024 px takes ≈ 13 s on two cores.
 MAX_SIZE = 1024
 MAX_STEPS = 1000
@@ -69,6 +75,11 @@ MAX_UPLOAD_MB = 20
 QUEUE_SIZE = 16
 #: Two cores: one run at a time keeps each run at full speed instead of two at half.
 MAX_RUNS = 1
+#: How often Gradio's queue looks for a run to start and for progress to send (seconds).
+#: Its own 1 ms and 10 ms wake the server 1100 times a second, idle or not: 6–7 % of a
+#: core here, and each wake-up takes a core from one of the run's two torch threads,
+#: which then waits for it (issue 22, item 5). A run now starts up to 20 ms later.
+QUEUE_POLL_S = 0.02
 
 _FIELDS = {f.name: f for f in dataclasses.fields(StyleOptions)}
 UPLOAD = "(my upload)"
@@ -275,7 +286,7 @@ class Demo:
             yield None, None, f"error: {exc}", None
             raise gr.Error(str(exc)) from None
         session = _session(request)
-        charted = -math.inf
+        next_chart = -math.inf  # when the loss chart may be drawn again
         yield None, None, f"starting: {balance_label(options)}{where(style_names, masks)}", None
         try:
             # Keep the losses, not every intermediate picture (3 MB each at 512 px).
@@ -284,8 +295,11 @@ class Demo:
             for record in run:
                 if record.image is not None:
                     chart: Any = gr.skip()
-                    if time.perf_counter() - charted >= CHART_EVERY_S:
-                        chart, charted = loss_chart(run.history), time.perf_counter()
+                    if time.perf_counter() >= next_chart:
+                        began = time.perf_counter()
+                        chart, drawn = loss_chart(run.history), time.perf_counter()
+                        next_chart = drawn + max(CHART_EVERY_S,
+                                                 (drawn - began) / CHART_SHARE)
                     yield to_pil(record.image), chart, describe(record, options), None
         except GramscopeError as exc:
             raise gr.Error(str(exc)) from None
@@ -592,6 +606,10 @@ def build_app(
             _wire_explain(demo_state, stylize, tabs, max_runs)
 
     demo.queue(default_concurrency_limit=1, max_size=queue_size)
+    queue = getattr(demo, "_queue", None)  # not public: a Gradio without it polls as before
+    for poll in ("sleep_when_free", "progress_update_sleep_when_free"):
+        if hasattr(queue, poll):
+            setattr(queue, poll, QUEUE_POLL_S)
     demo.demo_state = demo_state  # type: ignore[attr-defined]  # the handlers, for tests
     return demo
 
@@ -874,8 +892,14 @@ def theme() -> gr.themes.Base:
 
 
 #: Small results (a 128-px run) fill their frame instead of sitting in a corner of it.
+#: While a run streams, Gradio pulses a border over each output, an endless opacity
+#: animation that Chromium redraws at 60 frames a second: 0.33 of this machine's two
+#: cores, taken from the run beside it and costing it far more than that (torch's two
+#: threads wait for each other when one loses its core). The border stays, still; the
+#: status line and the picture show that the run is alive (issue 22, item 5).
 CSS = ("#result img, #reconstruction img, #layer-painting img "
-       "{ width: 100%; height: 100%; object-fit: contain; }")
+       "{ width: 100%; height: 100%; object-fit: contain; } "
+       ".wrap.generating { animation: none !important; }")
 
 
 def launch(
