@@ -85,6 +85,54 @@ def test_the_api_names_the_strength_and_starts_it_at_the_default():
         assert strength["label"].startswith("style strength")
 
 
+def test_every_api_input_has_a_name():
+    """Each input of each endpoint is named after what it is; Gradio writes param_N for
+    one it cannot name (a handler's *args), and the layer weights were such."""
+    import re
+
+    info = build_app(TINY).get_api_info()["named_endpoints"]
+    unnamed = {f"{endpoint}: {p['parameter_name']} ({p['label']})"
+               for endpoint, described in info.items() for p in described["parameters"]
+               if re.fullmatch(r"param_\d+", p["parameter_name"])}
+    assert not unnamed, sorted(unnamed)
+    stylize = [p["parameter_name"] for p in info["/stylize"]["parameters"]]
+    # The positional order API callers rely on: image_every, then w_l in the layers' order.
+    weights = stylize.index("image_every") + 1
+    assert stylize[weights:weights + 5] == [
+        "w_conv1_1", "w_conv2_1", "w_conv3_1", "w_conv4_1", "w_conv5_1"]
+    assert stylize[weights + 5] == "regions"  # then the rest of the panel
+
+
+def test_the_server_does_not_poll_beside_a_run():
+    """Gradio's queue wakes every 1 ms by default; the demo slows it (a silent no-op if a
+    Gradio release renames what it sets, which this test would then say)."""
+    from gramscope.web.app import QUEUE_POLL_S
+
+    queue = build_app(TINY)._queue
+    assert queue.sleep_when_free == queue.progress_update_sleep_when_free == QUEUE_POLL_S
+
+
+def test_the_loss_chart_takes_a_small_share_of_the_run(monkeypatch):
+    """A chart that takes 0.5 s to draw is drawn again only 0.5 / CHART_SHARE s later,
+    however often pictures stream: here once while the run streams, once at its end."""
+    import gramscope.web.app as app
+
+    drawn = []
+
+    def slow_chart(history):
+        drawn.append(len(history))
+        time.sleep(0.5)
+        return None
+
+    monkeypatch.setattr(app, "loss_chart", slow_chart)
+    monkeypatch.setattr(app, "CHART_EVERY_S", 0.0)
+    demo = build_app(TINY).demo_state
+    outputs = list(demo.stylize(None, "tubingen", None, "starry_night", None, 48, 1, 6, 0,
+                                1, ["conv4_2"], "lbfgs", 0, "none", 1, *(0.2,) * 5))
+    assert sum(o[0] is not None for o in outputs) == 7  # every step's picture, and the last
+    assert drawn == [1, 6]
+
+
 def test_run_controls_are_per_session():
     controls = RunControls()
     mine, theirs = controls.start("a"), controls.start("b")
@@ -244,6 +292,21 @@ def test_api_streams_pictures_and_delivers_the_png(served):
     assert metadata["options"]["strength"] == 2.0  # the slider, as the API sent it
     assert metadata["options"]["alpha"] == StyleOptions().alpha
     assert metadata["content"] == "sample:tubingen" and metadata["interrupted"] is False
+
+
+def test_api_takes_the_layer_weights_by_name(served):
+    from gradio_client import Client
+
+    client = Client(served.url, verbose=False)
+    names = [f"w_{layer}" for layer in served.options.layer_weights]
+    # All of the style on conv1_1; every other input at its default (the uploads have none).
+    weights = dict.fromkeys(names, 0.0) | {"w_conv1_1": 1.0}
+    *_, status, download = client.predict(content_upload=None, style_upload=None, steps=2,
+                                          **weights, api_name="/stylize")
+    assert status.startswith("done")
+    options = read_metadata(download)["options"]
+    assert options["style_layer_weights"] == [1.0, 0.0, 0.0, 0.0, 0.0]
+    assert options["steps"] == 2
 
 
 def test_stop_keeps_the_latest_picture_and_touches_only_its_own_run(served):

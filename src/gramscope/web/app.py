@@ -53,6 +53,12 @@ IMAGE_EVERY = 5
 #: two-core machine, several small steps' worth, and it shares the cores with the run.
 #: The final chart is always drawn.
 CHART_EVERY_S = 2.0
+#: ... and at most this share of the run's time goes to drawing it: the run waits while
+#: the chart is drawn on one core (≈ 0.3 s, then Gradio encodes it beside the run), 4 % of
+#: a 256-px run when every picture had one (py-spy, issue 22, item 5). A 512-px run's
+#: picture comes every ≈ 10 s here, its chart now every ≈ 15 s: the chart follows every
+#: second or third picture, the status line under it every picture.
+CHART_SHARE = 0.02
 #: Long-side ceiling in the demo: one L-BFGS step at 1024 px takes ≈ 13 s on two cores.
 MAX_SIZE = 1024
 MAX_STEPS = 1000
@@ -69,6 +75,11 @@ MAX_UPLOAD_MB = 20
 QUEUE_SIZE = 16
 #: Two cores: one run at a time keeps each run at full speed instead of two at half.
 MAX_RUNS = 1
+#: How often Gradio's queue looks for a run to start and for progress to send (seconds).
+#: Its own 1 ms and 10 ms wake the server 1100 times a second, idle or not: 6–7 % of a
+#: core here, and each wake-up takes a core from one of the run's two torch threads,
+#: which then waits for it (issue 22, item 5). A run now starts up to 20 ms later.
+QUEUE_POLL_S = 0.02
 
 _FIELDS = {f.name: f for f in dataclasses.fields(StyleOptions)}
 UPLOAD = "(my upload)"
@@ -135,6 +146,11 @@ def build_options(
         style_layer_weights=tuple(float(w) for w in layer_weights), optimizer=optimizer,
         seed=int(seed), color=color,
     )
+
+
+def weight_name(layer: str) -> str:
+    """The API's name for w_l of ``layer`` (its slider): ``w_conv1_1``."""
+    return "w_" + re.sub(r"\W", "_", canonical_layer(layer))
 
 
 def balance_label(options: StyleOptions) -> str:
@@ -237,15 +253,24 @@ class Demo:
         regions: dict[str, Any] | None = None, mask: str | None = None,
         painting_1: str | None = None, upload_1: str | None = None,
         painting_2: str | None = None, upload_2: str | None = None,
+        **named_weights: float,
     ) -> Iterator[tuple[Any, Any, str, Any]]:
         """Yields (picture, loss chart, status, download) every ``image_every`` steps.
 
-        The keywords are the regions panel, optional so that API callers without it run as
-        before: the brush editor's value, an uploaded mask, and the painting of each brush
-        colour (choice, upload; one pair per REGION_COLOURS entry, None = its starting
-        sample). Painted regions put each colour's painting only there; with none, the
-        chosen painting goes everywhere.
+        Each style layer's w_l comes after ``image_every``, in the layers' order: by
+        position, or by :func:`weight_name` (``w_conv1_1=…``, as the API passes them, so
+        that they have names there). The other keywords are the regions panel, optional so
+        that API callers without it run as before: the brush editor's value, an uploaded
+        mask, and the painting of each brush colour (choice, upload; one pair per
+        REGION_COLOURS entry, None = its starting sample). Painted regions put each
+        colour's painting only there; with none, the chosen painting goes everywhere.
         """
+        names = [weight_name(layer) for layer in self.defaults.layer_weights]
+        unknown = sorted(set(named_weights) - set(names))
+        if unknown:
+            raise TypeError(f"stylize() got unexpected keyword arguments {unknown}")
+        layer_weights = (*layer_weights, *(named_weights[n] for n in names
+                                           if n in named_weights))
         content, content_name = self.pick_image(content_sample, content_upload, "photo")
         try:
             options = build_options(self.defaults, size, scales, steps, coarse_steps, strength,
@@ -261,7 +286,7 @@ class Demo:
             yield None, None, f"error: {exc}", None
             raise gr.Error(str(exc)) from None
         session = _session(request)
-        charted = -math.inf
+        next_chart = -math.inf  # when the loss chart may be drawn again
         yield None, None, f"starting: {balance_label(options)}{where(style_names, masks)}", None
         try:
             # Keep the losses, not every intermediate picture (3 MB each at 512 px).
@@ -270,8 +295,11 @@ class Demo:
             for record in run:
                 if record.image is not None:
                     chart: Any = gr.skip()
-                    if time.perf_counter() - charted >= CHART_EVERY_S:
-                        chart, charted = loss_chart(run.history), time.perf_counter()
+                    if time.perf_counter() >= next_chart:
+                        began = time.perf_counter()
+                        chart, drawn = loss_chart(run.history), time.perf_counter()
+                        next_chart = drawn + max(CHART_EVERY_S,
+                                                 (drawn - began) / CHART_SHARE)
                     yield to_pil(record.image), chart, describe(record, options), None
         except GramscopeError as exc:
             raise gr.Error(str(exc)) from None
@@ -578,6 +606,10 @@ def build_app(
             _wire_explain(demo_state, stylize, tabs, max_runs)
 
     demo.queue(default_concurrency_limit=1, max_size=queue_size)
+    queue = getattr(demo, "_queue", None)  # not public: a Gradio without it polls as before
+    for poll in ("sleep_when_free", "progress_update_sleep_when_free"):
+        if hasattr(queue, poll):
+            setattr(queue, poll, QUEUE_POLL_S)
     demo.demo_state = demo_state  # type: ignore[attr-defined]  # the handlers, for tests
     return demo
 
@@ -683,13 +715,17 @@ def _wire_stylize(
                         show_progress="hidden", api_visibility="private")
     run_inputs = [*tab.content[:2], *tab.style[:2], tab.size, tab.scale_count, tab.steps,
                   tab.coarse_steps, tab.strength, tab.content_layers, tab.optimizer, tab.seed,
-                  tab.color, tab.image_every_k, *tab.weight_sliders]
+                  tab.color, tab.image_every_k]
     uploads = [tab.mask_upload, *(picker[1] for picker in tab.region_pickers)]
     for upload, state in zip(uploads, [tab.mask_file, *tab.region_uploads], strict=True):
         upload.change(lambda path: path, upload, state, concurrency_limit=None,
                       show_progress="hidden", api_visibility="private")
-    # By name, after the positional inputs: API calls that predate the panel still work.
-    panel = {"regions": tab.regions, "mask": tab.mask_file}
+    # By name, after the positional inputs, so that each has a name in the API (a *args
+    # input is param_N there): the layer weights where they always were, then the panel,
+    # so that API calls that predate it still work.
+    panel = {weight_name(layer): slider for layer, slider
+             in zip(defaults.layer_weights, tab.weight_sliders, strict=True)}
+    panel |= {"regions": tab.regions, "mask": tab.mask_file}
     for number, ((sample, _, _), upload) in enumerate(
             zip(tab.region_pickers, tab.region_uploads, strict=True), 1):
         panel |= {f"painting_{number}": sample, f"upload_{number}": upload}
@@ -856,8 +892,14 @@ def theme() -> gr.themes.Base:
 
 
 #: Small results (a 128-px run) fill their frame instead of sitting in a corner of it.
+#: While a run streams, Gradio pulses a border over each output, an endless opacity
+#: animation that Chromium redraws at 60 frames a second: 0.33 of this machine's two
+#: cores, taken from the run beside it and costing it far more than that (torch's two
+#: threads wait for each other when one loses its core). The border stays, still; the
+#: status line and the picture show that the run is alive (issue 22, item 5).
 CSS = ("#result img, #reconstruction img, #layer-painting img "
-       "{ width: 100%; height: 100%; object-fit: contain; }")
+       "{ width: 100%; height: 100%; object-fit: contain; } "
+       ".wrap.generating { animation: none !important; }")
 
 
 def launch(
