@@ -112,6 +112,7 @@ def test_the_server_does_not_poll_beside_a_run():
     assert queue.sleep_when_free == queue.progress_update_sleep_when_free == QUEUE_POLL_S
 
 
+@pytest.mark.slow
 def test_the_loss_chart_takes_a_small_share_of_the_run(monkeypatch):
     """A chart that takes 0.5 s to draw is drawn again only 0.5 / CHART_SHARE s later,
     however often pictures stream: here once while the run streams, once at its end."""

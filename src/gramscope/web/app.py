@@ -226,6 +226,20 @@ def describe(record: StepRecord, options: StyleOptions) -> str:
     )
 
 
+def _updates(run: Run, options: StyleOptions) -> Iterator[tuple[Any, Any, str, Any]]:
+    """(picture, chart or skip, status, None) for each record of ``run`` with a picture; the
+    chart is drawn at most every CHART_EVERY_S and at most CHART_SHARE of the time."""
+    next_chart = -math.inf  # when the loss chart may be drawn again
+    for record in run:
+        if record.image is not None:
+            chart: Any = gr.skip()
+            if time.perf_counter() >= next_chart:
+                began = time.perf_counter()
+                chart, drawn = loss_chart(run.history), time.perf_counter()
+                next_chart = drawn + max(CHART_EVERY_S, (drawn - began) / CHART_SHARE)
+            yield to_pil(record.image), chart, describe(record, options), None
+
+
 class Demo:
     """The app's handlers and the state they share (stop flags, result folder)."""
 
@@ -265,12 +279,7 @@ class Demo:
         REGION_COLOURS entry, None = its starting sample). Painted regions put each
         colour's painting only there; with none, the chosen painting goes everywhere.
         """
-        names = [weight_name(layer) for layer in self.defaults.layer_weights]
-        unknown = sorted(set(named_weights) - set(names))
-        if unknown:
-            raise TypeError(f"stylize() got unexpected keyword arguments {unknown}")
-        layer_weights = (*layer_weights, *(named_weights[n] for n in names
-                                           if n in named_weights))
+        layer_weights = self._layer_weights(layer_weights, named_weights)
         content, content_name = self.pick_image(content_sample, content_upload, "photo")
         try:
             options = build_options(self.defaults, size, scales, steps, coarse_steps, strength,
@@ -286,21 +295,12 @@ class Demo:
             yield None, None, f"error: {exc}", None
             raise gr.Error(str(exc)) from None
         session = _session(request)
-        next_chart = -math.inf  # when the loss chart may be drawn again
         yield None, None, f"starting: {balance_label(options)}{where(style_names, masks)}", None
         try:
             # Keep the losses, not every intermediate picture (3 MB each at 512 px).
             run = stream(content, styles, options=options, stop=self.controls.start(session),
                          masks=masks, image_every=max(1, int(image_every)), keep_images=False)
-            for record in run:
-                if record.image is not None:
-                    chart: Any = gr.skip()
-                    if time.perf_counter() >= next_chart:
-                        began = time.perf_counter()
-                        chart, drawn = loss_chart(run.history), time.perf_counter()
-                        next_chart = drawn + max(CHART_EVERY_S,
-                                                 (drawn - began) / CHART_SHARE)
-                    yield to_pil(record.image), chart, describe(record, options), None
+            yield from _updates(run, options)
         except GramscopeError as exc:
             raise gr.Error(str(exc)) from None
         except MemoryError:
@@ -310,6 +310,15 @@ class Demo:
         if run.latest is None:
             return  # zero steps asked for and nothing to show
         yield self._finished(session, run, content_name, style_names)
+
+    def _layer_weights(self, positional: tuple[float, ...],
+                       named: dict[str, float]) -> tuple[float, ...]:
+        """Each style layer's w_l, given by position or by :func:`weight_name`."""
+        names = [weight_name(layer) for layer in self.defaults.layer_weights]
+        unknown = sorted(set(named) - set(names))
+        if unknown:
+            raise TypeError(f"stylize() got unexpected keyword arguments {unknown}")
+        return (*positional, *(named[n] for n in names if n in named))
 
     def _finished(self, session: str, run: Run, content_name: str,
                   style_names: list[str]) -> tuple[Any, Any, str, str]:
