@@ -203,20 +203,29 @@ def test_the_same_strength_weighs_content_the_same_at_every_size():
 
 # ---- bad steps: NaN, divergence, extreme weights ------------------------------------
 
-@pytest.mark.slow
-def test_nan_mid_run_is_recovered_from_the_last_good_image(tiny_content, tiny_style,
-                                                           monkeypatch):
+def poison_loss(monkeypatch, spoil):
+    """Objective.loss_and_grad with ``spoil(n, raw)`` applied to the raw terms
+    ([L_content, L_style, L_tv, E_l…]) of its n-th evaluation, counted from 1."""
     real = Objective.loss_and_grad
     calls = {"n": 0}
 
-    def flaky(self, image, scale):
+    def spoiled(self, image, scale):
         calls["n"] += 1
-        raw = real(self, image, scale).clone()  # [L_content, L_style, L_tv, E_l…]
-        if calls["n"] == 4:  # one poisoned evaluation
-            raw[0] = math.nan
+        raw = real(self, image, scale).clone()
+        spoil(calls["n"], raw)
         return raw
 
-    monkeypatch.setattr(Objective, "loss_and_grad", flaky)
+    monkeypatch.setattr(Objective, "loss_and_grad", spoiled)
+
+
+@pytest.mark.slow
+def test_nan_mid_run_is_recovered_from_the_last_good_image(tiny_content, tiny_style,
+                                                           monkeypatch):
+    def flaky(n, raw):
+        if n == 4:  # one poisoned evaluation
+            raw[0] = math.nan
+
+    poison_loss(monkeypatch, flaky)
     records = list(run(tiny_content, tiny_style, StyleOptions(size=40, scales=1, steps=6)))
     assert [r.step for r in records] == [1, 2, 3, 4, 5, 6]
     assert any(r.event and "restarted the scale" in r.event for r in records)
@@ -226,17 +235,11 @@ def test_nan_mid_run_is_recovered_from_the_last_good_image(tiny_content, tiny_st
 
 @pytest.mark.slow
 def test_a_diverging_step_restarts_from_the_best_image(tiny_content, tiny_style, monkeypatch):
-    real = Objective.loss_and_grad
-    calls = {"n": 0}
-
-    def leaping(self, image, scale):
-        calls["n"] += 1
-        raw = real(self, image, scale).clone()
-        if calls["n"] == 5:  # as if L-BFGS had leapt to a saturated image
+    def leaping(n, raw):
+        if n == 5:  # as if L-BFGS had leapt to a saturated image
             raw[:3] *= 100  # the total, ×100
-        return raw
 
-    monkeypatch.setattr(Objective, "loss_and_grad", leaping)
+    poison_loss(monkeypatch, leaping)
     records = list(run(tiny_content, tiny_style, StyleOptions(size=40, scales=1, steps=8)))
     assert [r.step for r in records] == list(range(1, 9))
     assert any(r.event and r.event.startswith("diverged loss") for r in records)
@@ -245,17 +248,11 @@ def test_a_diverging_step_restarts_from_the_best_image(tiny_content, tiny_style,
 
 @pytest.mark.slow
 def test_persistent_nan_stops_with_the_last_good_image(tiny_content, tiny_style, monkeypatch):
-    real = Objective.loss_and_grad
-    calls = {"n": 0}
-
-    def broken(self, image, scale):
-        calls["n"] += 1
-        raw = real(self, image, scale).clone()
-        if calls["n"] >= 3:
+    def broken(n, raw):
+        if n >= 3:
             raw[1] = math.inf
-        return raw
 
-    monkeypatch.setattr(Objective, "loss_and_grad", broken)
+    poison_loss(monkeypatch, broken)
     records = list(run(tiny_content, tiny_style, StyleOptions(size=40, scales=1, steps=10)))
     last = records[-1]
     assert last.failed and last.image is not None and "kept the best image" in last.event

@@ -45,26 +45,28 @@ class Checkpoint:
     history: list[dict[str, Any]] = field(default_factory=list)  # the CLI's records so far
     version: int = CHECKPOINT_VERSION
 
+    def __post_init__(self) -> None:
+        # Options an earlier release saved under old field names, read under the new ones.
+        if isinstance(self.options, dict):
+            self.options = StyleOptions.upgrade_dict(self.options)
+
     def to_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
 
     @classmethod
     def from_dict(cls, state: dict[str, Any]) -> Checkpoint:
-        """A checkpoint from its dictionary; one of another format is refused. Options
-        an earlier release saved under old field names are read under the new ones."""
+        """A checkpoint from its dictionary; one of another format is refused."""
         names = {f.name for f in dataclasses.fields(cls)}
         if state.get("version") != CHECKPOINT_VERSION or not names >= set(state) or not (
                 set(state) >= names - {"history"}):
             raise GramscopeError("the checkpoint is from another version of the format")
-        if isinstance(state["options"], dict):
-            state = {**state, "options": StyleOptions.upgrade_dict(state["options"])}
         return cls(**state)
 
     def check(self, options: StyleOptions) -> None:
         """Refuse to resume with other settings than the run's."""
-        recorded = StyleOptions.upgrade_dict(self.options)
-        if recorded != options.to_dict():
-            changed = sorted(k for k, v in options.to_dict().items() if recorded.get(k) != v)
+        if self.options != options.to_dict():
+            changed = sorted(k for k, v in options.to_dict().items()
+                             if self.options.get(k) != v)
             raise GramscopeError(
                 f"the checkpoint was made with other settings ({', '.join(changed)}); resume "
                 "with the same options"

@@ -3,9 +3,9 @@
 Every run is the library's stream (:func:`gramscope.api.stream`, the path under
 ``gramscope stylize``): the handler forwards each record that carries an image, with the
 loss chart so far, and the Stop button makes the stream's ``stop()`` return true so its
-last record still carries the picture. The
-controls take their starting values from a :class:`~gramscope.options.StyleOptions`
-(the paper's defaults unless ``gramscope demo --size …`` says otherwise).
+last record still carries the picture. The controls take their starting values from a
+:class:`~gramscope.options.StyleOptions` (the paper's defaults unless
+``gramscope demo --size …`` says otherwise).
 
 Nothing leaves the machine: analytics are off before Gradio is imported, the theme uses
 system fonts, and no share link is made.
@@ -233,8 +233,8 @@ def _updates(run: Run, options: StyleOptions) -> Iterator[tuple[Any, Any, str, A
     for record in run:
         if record.image is not None:
             chart: Any = gr.skip()
-            if time.perf_counter() >= next_chart:
-                began = time.perf_counter()
+            began = time.perf_counter()
+            if began >= next_chart:
                 chart, drawn = loss_chart(run.history), time.perf_counter()
                 next_chart = drawn + max(CHART_EVERY_S, (drawn - began) / CHART_SHARE)
             yield to_pil(record.image), chart, describe(record, options), None
